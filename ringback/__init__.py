@@ -1,0 +1,3 @@
+"""ringback: self-hosted speed-to-lead outreach engine."""
+
+__version__ = "0.1.0"

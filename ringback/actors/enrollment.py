@@ -1,0 +1,182 @@
+"""One actor per live enrollment: applies events to the pure state machine, persists, then acts.
+
+The database is the source of truth; this actor is a cache of one enrollment that the supervisor
+can rebuild from storage at any time (after passivation, a crash or a restart).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pykka
+
+from ringback.actors.messages import (
+    Apply,
+    EnrollmentCrashed,
+    GenerateWork,
+    NotifyWork,
+    ReleaseMe,
+    SendWork,
+    WakeMeAt,
+)
+from ringback.actors.review_mail import compose
+from ringback.actors.runtime import Runtime
+from ringback.engine import events as ev
+from ringback.engine.enrollment import EnrollmentState
+from ringback.engine.machine import is_busy, is_finished, next_due, transition
+from ringback.engine.model import Channel, GenerationRequest
+from ringback.providers.channels.base import OutboundMessage
+from ringback.storage import contacts, enrollments
+
+log = logging.getLogger(__name__)
+
+
+class EnrollmentActor(pykka.ThreadingActor):
+    def __init__(self, enrollment_id: str, runtime: Runtime) -> None:
+        super().__init__()
+        self._id = enrollment_id
+        self._rt = runtime
+        self._state: EnrollmentState | None = None
+        self._context: enrollments.EnrollmentContext | None = None
+        self._last_seq = 0
+
+    def on_receive(self, message: Any) -> None:
+        if isinstance(message, Apply):
+            self._last_seq = message.seq
+            self.apply(message.event)
+            self._maybe_release()
+
+    def on_failure(self, exception_type, exception_value, traceback) -> None:
+        log.error("enrollment %s crashed: %r", self._id, exception_value)
+        if self._rt.supervisor is not None:
+            self._rt.supervisor.tell(EnrollmentCrashed(self._id, self.actor_urn, repr(exception_value)))
+
+    # --- the cycle: transition, persist, act --------------------------------------------------------
+
+    def apply(self, event: ev.Event) -> None:
+        if self._state is None:
+            self._state = enrollments.load_state(self._id)
+            self._context = enrollments.load_context(self._id)
+        now = self._rt.clock.now()
+        outcome = transition(self._state, event, now, self._rt.policy(self._context.workspace_id))
+        enrollments.save(
+            self._state,
+            outcome.state,
+            self._context.workspace_id,
+            outcome.timeline,
+            now,
+            next_due(outcome.state),
+        )
+        self._state = outcome.state
+        for effect in outcome.effects:
+            self._carry_out(effect)
+
+    def _carry_out(self, effect: ev.Effect) -> None:
+        if isinstance(effect, ev.Generate):
+            self._rt.generators.tell(GenerateWork(self._id, self._generation_request(effect.indexes)))
+        elif isinstance(effect, ev.Dispatch):
+            self._dispatch(effect)
+        elif isinstance(effect, ev.WakeAt):
+            self._rt.clock_ref.tell(WakeMeAt(self._id, effect.at))
+        elif isinstance(effect, ev.NotifyAdmins):
+            self._notify_admins()
+        elif isinstance(effect, ev.SequenceModel):
+            enrollments.set_sequence_model(self._context.sequence_id, effect.model)
+
+    def _maybe_release(self) -> None:
+        """Finished, or only waiting for a step far away: give the thread back (passivation)."""
+        state = self._state
+        if state is None or is_busy(state):
+            return
+        due = next_due(state)
+        far = due is not None and due - self._rt.clock.now() > timedelta(
+            seconds=self._rt.passivate_after_seconds
+        )
+        waiting_for_human = state.status.value == "pending_approval" and state.admins_notified
+        if is_finished(state) or far or waiting_for_human:
+            self._rt.supervisor.tell(ReleaseMe(self._id, self.actor_urn, self._last_seq, due))
+
+    # --- effects ---------------------------------------------------------------------------------------
+
+    def _generation_request(self, indexes: tuple[int, ...]) -> GenerationRequest:
+        ctx = self._context
+        t = ctx.template
+        return GenerationRequest(
+            template_name=t.name,
+            goal=t.goal,
+            tone=t.tone,
+            steps=t.steps,
+            wanted=indexes,
+            language=ctx.language,
+            timezone=ctx.timezone,
+            first_name=ctx.contact.first_name,
+            last_name=ctx.contact.last_name,
+            notes=ctx.contact.notes,
+            sender_name=t.sender.name,
+            company=ctx.contact.company,
+            link_allowlist=t.link_allowlist,
+        )
+
+    def _dispatch(self, effect: ev.Dispatch) -> None:
+        step = self._state.step(effect.index)
+        suppressed = contacts.suppressed_channels(self._context.contact.id)
+        if step.channel.value in suppressed:
+            # Re-checked at send time: an opt-out may have arrived after the step was planned.
+            self.apply(ev.SendSkipped(effect.index, "contact opted out of this channel"))
+            return
+        self._rt.dispatchers.tell(
+            SendWork(
+                self._id, effect.index, effect.attempt, self._state.sandbox, self._outbound(effect.index)
+            )
+        )
+
+    def _outbound(self, index: int) -> OutboundMessage:
+        ctx, step = self._context, self._state.step(index)
+        sender = ctx.template.sender
+        step_id = ctx.step_ids[index]
+        base = self._rt.public_url
+        unsubscribe = self._rt.signer.sign("unsubscribe", ctx.contact.id, None)
+        domain = (sender.email or "ringback.local").rpartition("@")[2]
+        return OutboundMessage(
+            step_id=step_id,
+            idempotency_token=step_id,
+            channel=step.channel,
+            to=step.recipient or "",
+            body=step.content.body,
+            subject=step.content.subject,
+            language=ctx.language,
+            sender_name=sender.name,
+            sender_address=(
+                sender.email
+                if step.channel == Channel.EMAIL
+                else (
+                    sender.messaging_service_sid
+                    if step.channel == Channel.SMS and not sender.phone
+                    else sender.phone
+                )
+            )
+            or "",
+            message_id=f"<{step_id}@{domain}>",
+            unsubscribe_url=f"{base}/u/{unsubscribe}",
+            unsubscribe_mailto=f"mailto:{sender.email}?subject=unsubscribe" if sender.email else "",
+            status_callback_url=f"{base}/webhooks/twilio/status?step={step_id}",
+            connect_number=ctx.template.connect_number or "",
+        )
+
+    def _notify_admins(self) -> None:
+        workspace = self._rt.workspace(self._context.workspace_id)
+        now = self._rt.clock.now()
+        token = self._rt.signer.sign("review", self._id, now + timedelta(days=self._rt.review_token_ttl_days))
+        link = f"{self._rt.public_url}/review/{token}"
+        created = enrollments.created_at(self._id)
+        subject, text, html = compose(self._context, self._state, link, now, created)
+        if not workspace.admin_emails:
+            log.warning(
+                "enrollment %s awaits review but workspace %s has no admin email; review link: %s",
+                self._id,
+                workspace.id,
+                link,
+            )
+        self._rt.notifiers.tell(NotifyWork(self._id, workspace.admin_emails, subject, text, html))

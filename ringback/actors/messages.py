@@ -1,0 +1,145 @@
+"""Every message the actors exchange: frozen dataclasses, handled by one ``on_receive`` per actor.
+
+Actors ``tell``; results go back to the supervisor, which routes them (`Deliver`). Only HTTP threads ``ask``
+the supervisor (the Command messages below), always with a timeout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ringback.engine.events import Event
+from ringback.engine.lead import StartRequest
+from ringback.engine.model import GenerationRequest, StepContent
+from ringback.providers.channels.base import OutboundMessage
+
+# --- to the supervisor ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartCommand:
+    """ask: create contact, sequence and enrollment in one transaction; reply with the response body."""
+
+    workspace_id: str
+    mode: str  # live or test
+    request: StartRequest
+
+
+@dataclass(frozen=True)
+class DecideCommand:
+    """ask: approve, reject or edit a pending enrollment; cancel any open one."""
+
+    workspace_id: str
+    enrollment_id: str
+    decision: str  # approve | reject | cancel | edit
+    by: str
+    reason: str = ""
+    edits: tuple[tuple[int, StepContent], ...] = ()
+
+
+@dataclass(frozen=True)
+class Deliver:
+    """tell: route an event to an enrollment, re-activating it from storage if it has no live actor."""
+
+    enrollment_id: str
+    event: Event
+
+
+@dataclass(frozen=True)
+class StopContact:
+    """tell: an opt-out or reply stops every open enrollment of a contact."""
+
+    contact_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReleaseMe:
+    """tell (from an enrollment actor): it is finished or only waiting for time, after `last_seq` events.
+
+    The supervisor stops it only if it has sent it nothing newer, so no event is ever dropped.
+    """
+
+    enrollment_id: str
+    actor_urn: str
+    last_seq: int
+    wake_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EnrollmentCrashed:
+    enrollment_id: str
+    actor_urn: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Recover:
+    """tell: load every open enrollment that needs work and resume it (at a bounded rate)."""
+
+
+@dataclass(frozen=True)
+class Tick:
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Stats:
+    """ask: numbers for /readyz and /metrics."""
+
+
+# --- to an enrollment actor ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Apply:
+    event: Event
+    seq: int
+
+
+# --- to the pools ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GenerateWork:
+    enrollment_id: str
+    request: GenerationRequest
+
+
+@dataclass(frozen=True)
+class SendWork:
+    enrollment_id: str
+    index: int
+    attempt: int
+    sandbox: bool
+    message: OutboundMessage
+
+
+@dataclass(frozen=True)
+class NotifyWork:
+    enrollment_id: str
+    recipients: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+
+
+# --- to the clock ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WakeMeAt:
+    enrollment_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ClockTick:
+    pass
+
+
+def describe(message: Any) -> str:
+    """A log-safe one-liner (never message bodies or addresses)."""
+    return type(message).__name__

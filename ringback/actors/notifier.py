@@ -1,0 +1,71 @@
+"""Notifier pool worker: review emails to workspace admins (internal mail: always via SMTP, never sandboxed)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import pykka
+
+from ringback.actors.messages import NotifyWork
+from ringback.actors.pool import LoadCounter, PoolWorker
+from ringback.actors.replies import reply
+from ringback.engine.events import AdminsNotified
+from ringback.providers.channels.base import SendError
+
+log = logging.getLogger(__name__)
+
+
+class Mailer(Protocol):
+    def send_email(
+        self,
+        *,
+        to: str,
+        subject: str,
+        text: str,
+        html: str | None,
+        sender_name: str,
+        sender_address: str,
+        message_id: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> str: ...
+
+
+class NotifierWorker(PoolWorker):
+    def __init__(
+        self, counter: LoadCounter, mailer: Mailer | None, sender_address: str, supervisor: pykka.ActorRef
+    ) -> None:
+        super().__init__(counter)
+        self._mailer = mailer
+        self._sender = sender_address
+        self._supervisor = supervisor
+
+    def handle(self, message: Any) -> None:
+        if not isinstance(message, NotifyWork):
+            return
+        delivered = []
+        for address in message.recipients:
+            if self._mailer is None:
+                # No SMTP configured: the review link still reaches a human through the log.
+                log.warning(
+                    "no SMTP configured; review email for %s not sent. %s",
+                    message.enrollment_id,
+                    message.text.splitlines()[-1] if message.text else "",
+                )
+                continue
+            try:
+                self._mailer.send_email(
+                    to=address,
+                    subject=message.subject,
+                    text=message.text,
+                    html=message.html,
+                    sender_name="ringback",
+                    sender_address=self._sender,
+                    message_id=f"<review-{message.enrollment_id}-{len(delivered)}@ringback>",
+                )
+                delivered.append(address)
+            except SendError as error:
+                log.error(
+                    "review email for %s failed: %s", message.enrollment_id, error.code or error.message
+                )
+        reply(self._supervisor, message.enrollment_id, AdminsNotified(tuple(delivered)))

@@ -1,0 +1,16 @@
+"""Pool workers reply through the supervisor, the one router that knows which enrollments are live."""
+
+from __future__ import annotations
+
+import pykka
+
+from ringback.actors.messages import Deliver
+from ringback.engine.events import Event
+
+
+def reply(supervisor: pykka.ActorRef, enrollment_id: str, event: Event) -> None:
+    """Hand a result to its enrollment; the supervisor re-activates it from storage if it is not live."""
+    try:
+        supervisor.tell(Deliver(enrollment_id, event))
+    except pykka.ActorDeadError:
+        pass  # shutting down: the step stays in storage as it was and recovery takes it from there

@@ -1,0 +1,31 @@
+"""What every enrollment actor needs from the rest of the node, wired once in `node.py`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pykka
+
+from ringback.actors.pool import Pool
+from ringback.clock import Clock
+from ringback.engine.machine import Policy
+from ringback.storage.accounts import WorkspaceInfo
+from ringback.tokens import TokenSigner
+
+
+@dataclass
+class Runtime:
+    clock: Clock
+    generators: Pool
+    dispatchers: Pool
+    notifiers: Pool
+    signer: TokenSigner
+    public_url: str
+    passivate_after_seconds: float
+    review_token_ttl_days: int
+    max_attempts: int
+    workspace: Callable[[str], WorkspaceInfo]
+    policy: Callable[[str], Policy]
+    supervisor: pykka.ActorRef | None = None
+    clock_ref: pykka.ActorRef | None = None

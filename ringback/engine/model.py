@@ -1,0 +1,97 @@
+"""Value types shared by the engine, the actors and the providers.
+
+Everything here is immutable plain data so it can cross actor boundaries safely
+(pykka does not copy messages).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    VOICE = "voice"
+
+
+class EnrollmentStatus(StrEnum):
+    GENERATING = "generating"
+    PENDING_APPROVAL = "pending_approval"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+TERMINAL_ENROLLMENT = frozenset(
+    {EnrollmentStatus.COMPLETED, EnrollmentStatus.REJECTED, EnrollmentStatus.STOPPED, EnrollmentStatus.FAILED}
+)
+
+
+class StepStatus(StrEnum):
+    PLANNED = "planned"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELED = "canceled"
+    UNKNOWN = "unknown"
+
+
+TERMINAL_STEP = frozenset(
+    {
+        StepStatus.SENT,
+        StepStatus.DELIVERED,
+        StepStatus.FAILED,
+        StepStatus.SKIPPED,
+        StepStatus.CANCELED,
+        StepStatus.UNKNOWN,
+    }
+)
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """One step of a template: which channel, and how long after the previous step."""
+
+    index: int
+    channel: Channel
+    delay_seconds: int
+
+
+@dataclass(frozen=True)
+class StepContent:
+    """What the writer produced for one step. For voice, `body` is the spoken script."""
+
+    body: str
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """Everything a writer may use. Recipients and timing never come back from the writer."""
+
+    template_name: str
+    goal: str
+    tone: str
+    steps: tuple[StepPlan, ...]
+    wanted: tuple[int, ...]  # indexes of the steps to write now
+    language: str  # ISO 639-1, e.g. "es"
+    timezone: str  # IANA zone
+    first_name: str
+    last_name: str = ""
+    notes: str = ""  # untrusted: goes into the prompt as delimited data only
+    sender_name: str = ""
+    company: str = ""
+    link_allowlist: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GeneratedSteps:
+    model: str  # which writer/model produced this, recorded on the sequence
+    steps: dict[int, StepContent] = field(default_factory=dict)

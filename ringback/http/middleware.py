@@ -1,0 +1,98 @@
+"""Cross-cutting request handling: request ids, the body-size limit and the access log.
+
+falcon runs ``process_request`` in list order and ``process_response`` in reverse, for every request,
+including ones that failed in an earlier middleware (``app.py`` fixes the order).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import falcon
+
+from ringback.http import errors
+
+access_log = logging.getLogger("ringback.access")
+
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+UNMATCHED_ROUTE = "unmatched"
+
+
+def route_of(req: falcon.Request) -> str:
+    """The route template (bounded cardinality for logs and metrics), or "unmatched" for unknown paths."""
+    return req.uri_template or UNMATCHED_ROUTE
+
+
+def elapsed_seconds(req: falcon.Request) -> float:
+    started = getattr(req.context, "started_at", None)
+    return 0.0 if started is None else time.perf_counter() - started
+
+
+class RequestIdMiddleware:
+    """Tags every request and response with an id; it runs first, so it also stamps the start time that
+    the access log and the metrics both measure from."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.started_at = time.perf_counter()
+        incoming = req.get_header("X-Request-Id")
+        sane = incoming is not None and _SANE_REQUEST_ID.match(incoming)
+        req.context.request_id = incoming if sane else uuid.uuid4().hex
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
+        resp.set_header("X-Request-Id", req.context.request_id)
+
+
+class BodyLimitMiddleware:
+    """413 for bodies over ``max_bytes`` before anything parses them (falcon itself has no limit).
+
+    A declared Content-Length is checked without reading. A chunked body has no length, and falcon's
+    ``bounded_stream`` reads nothing without one, so at most ``max_bytes + 1`` bytes are read from the raw
+    stream and handed back as a sized body, letting falcon's media parsing work as usual. (waitress already
+    de-chunks and sizes bodies itself, capped by ``max_request_body_size``; this covers other servers.)
+    """
+
+    def __init__(self, max_bytes: int = 65536) -> None:
+        self._max_bytes = max_bytes
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, params: dict[str, Any]
+    ) -> None:
+        length = req.content_length
+        if length is not None:
+            if length > self._max_bytes:
+                raise errors.payload_too_large(self._max_bytes)
+            return
+        if "chunked" not in (req.get_header("Transfer-Encoding") or "").lower():
+            return  # no body at all; never read a stream whose end nobody announced
+        body = req.stream.read(self._max_bytes + 1)
+        if len(body) > self._max_bytes:
+            raise errors.payload_too_large(self._max_bytes)
+        req.stream = req.env["wsgi.input"] = io.BytesIO(body)
+        req.env["CONTENT_LENGTH"] = str(len(body))
+
+
+class AccessLogMiddleware:
+    """One JSON line per request on ``ringback.access``; never headers, query strings or bodies."""
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
+        principal = getattr(req.context, "principal", None)
+        record = {
+            "method": req.method,
+            "route": route_of(req),
+            "path": req.path,
+            "status": resp.status_code,
+            "duration_ms": round(elapsed_seconds(req) * 1000, 3),
+            "request_id": getattr(req.context, "request_id", None),
+            "workspace_id": principal.workspace_id if principal is not None else None,
+        }
+        access_log.info(json.dumps(record, ensure_ascii=False))

@@ -1,0 +1,45 @@
+"""/api/v1/templates: create, list and show outreach templates."""
+
+from __future__ import annotations
+
+import falcon
+
+from ringback.clock import Clock
+from ringback.engine.errors import InvalidInput
+from ringback.engine.template import parse_template
+from ringback.http.errors import not_found
+from ringback.http.resources.common import from_invalid, json_body, principal
+from ringback.ids import looks_like
+from ringback.storage import templates
+
+
+class TemplatesResource:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = json_body(req)
+        try:
+            template = parse_template(body)
+        except InvalidInput as error:
+            raise from_invalid(error) from None
+        workspace_id = principal(req).workspace_id
+        template_id = templates.create_template(workspace_id, template, self._clock.now())
+        resp.status = falcon.HTTP_201
+        resp.location = f"/api/v1/templates/{template_id}"
+        resp.media = templates.template_view(workspace_id, template_id)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"data": templates.list_template_views(principal(req).workspace_id)}
+
+
+class TemplateResource:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, template_id: str) -> None:
+        view = (
+            templates.template_view(principal(req).workspace_id, template_id)
+            if looks_like(template_id, "tpl")
+            else None
+        )
+        if view is None:
+            raise not_found("template not found")
+        resp.media = view

@@ -1,0 +1,237 @@
+"""The composition root: the one place that wires settings, storage, providers, actors and HTTP.
+
+Start-up order: settings → storage + migrations → providers → supervisor and pools → recovery →
+HTTP. Shutdown runs in reverse and ends by stopping whatever actor is left.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import falcon
+import pykka
+
+from ringback.actors.clock import ClockActor, Ticker
+from ringback.actors.dispatcher import ChannelRouter, DispatcherWorker
+from ringback.actors.generator import GeneratorWorker
+from ringback.actors.messages import Recover, Stats
+from ringback.actors.notifier import NotifierWorker
+from ringback.actors.pool import Pool
+from ringback.actors.runtime import Runtime
+from ringback.actors.supervisor import Supervisor
+from ringback.clock import Clock, SystemClock
+from ringback.config import Settings
+from ringback.engine.calling_window import CallingWindow
+from ringback.engine.machine import Policy
+from ringback.engine.model import Channel
+from ringback.http import routes
+from ringback.http.app import HttpServer, create_app
+from ringback.http.auth import Principal
+from ringback.http.metrics import Metrics
+from ringback.http.ratelimit import RateLimiter
+from ringback.providers.channels.base import ChannelAdapter
+from ringback.providers.channels.sandbox import SandboxChannel
+from ringback.providers.channels.smtp import SmtpChannel
+from ringback.providers.channels.twilio_channel import TwilioChannel
+from ringback.providers.llm.base import Writer
+from ringback.providers.llm.factory import build_writer
+from ringback.providers.llm.offline import OfflineWriter
+from ringback.storage import accounts
+from ringback.storage.db import open_database, ping
+from ringback.storage.migrations import migrate
+from ringback.tokens import TokenSigner, load_or_create_secret
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT = 10.0
+
+
+@dataclass
+class Providers:
+    """The outside world; tests pass their own (fake servers behind real SDKs, slow writers)."""
+
+    writer: Writer
+    live_channels: dict[Channel, ChannelAdapter] = field(default_factory=dict)
+    mailer: SmtpChannel | None = None
+
+
+def build_providers(settings: Settings) -> Providers:
+    writer = build_writer(
+        cohere_api_key=settings.cohere_api_key,
+        cohere_model=settings.cohere_model,
+        cohere_base_url=settings.cohere_base_url,
+        timeout_seconds=settings.llm_timeout_seconds,
+        max_retries=settings.llm_max_retries,
+        simulated_latency_seconds=settings.llm_simulated_latency_seconds,
+    )
+    live: dict[Channel, ChannelAdapter] = {}
+    mailer = None
+    if settings.smtp_host:
+        mailer = SmtpChannel(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_tls,
+            settings.smtp_user,
+            settings.smtp_password,
+            settings.smtp_timeout_seconds,
+        )
+        live[Channel.EMAIL] = mailer
+    if settings.twilio_account_sid and settings.twilio_auth_token:
+        twilio = TwilioChannel(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_api_base,
+            settings.twilio_timeout_seconds,
+            settings.voice_machine_detection,
+        )
+        live[Channel.SMS] = live[Channel.VOICE] = twilio
+    return Providers(writer, live, mailer)
+
+
+class Node:
+    def __init__(
+        self, settings: Settings, clock: Clock | None = None, providers: Providers | None = None
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self._providers = providers
+        self.metrics = Metrics()
+        self.db = None
+        self.app: falcon.App | None = None
+        self.supervisor: pykka.ActorRef | None = None
+        self.signer: TokenSigner | None = None
+        self._pools: list[Pool] = []
+        self._clock_ref: pykka.ActorRef | None = None
+        self._ticker: Ticker | None = None
+        self._server: HttpServer | None = None
+        self._stopped = threading.Event()
+
+    # --- start ---------------------------------------------------------------------------------------
+
+    def start(self, recover: bool = True, tick: bool = True) -> Node:
+        s = self.settings
+        self.db = open_database(s.resolved_database_url)
+        migrate(self.db)
+        self.signer = TokenSigner(load_or_create_secret(s.secret_key, s.data_dir))
+        providers = self._providers or build_providers(s)
+        self.router = ChannelRouter(SandboxChannel(self.clock.now), providers.live_channels)
+
+        runtime = Runtime(
+            clock=self.clock,
+            generators=None,
+            dispatchers=None,
+            notifiers=None,
+            signer=self.signer,
+            public_url=s.resolved_public_url,
+            passivate_after_seconds=s.passivate_after_seconds,
+            review_token_ttl_days=s.review_token_ttl_days,
+            max_attempts=s.send_max_attempts,
+            workspace=self._workspace,
+            policy=self._policy,
+        )
+        self.supervisor = Supervisor.start(
+            runtime, s.max_live_enrollments, s.recovery_rate_per_second, self._record_metric
+        )
+        runtime.supervisor = self.supervisor
+        fallback = OfflineWriter()
+        runtime.generators = Pool(
+            "generator",
+            s.generator_pool_size,
+            lambda c: GeneratorWorker.start(c, providers.writer, fallback, self.supervisor),
+        )
+        runtime.dispatchers = Pool(
+            "dispatcher",
+            s.dispatcher_pool_size,
+            lambda c: DispatcherWorker.start(
+                c, self.router, self.supervisor, self.clock.now, s.retry_base_seconds
+            ),
+        )
+        runtime.notifiers = Pool(
+            "notifier",
+            s.notifier_pool_size,
+            lambda c: NotifierWorker.start(c, providers.mailer, s.smtp_from, self.supervisor),
+        )
+        self._pools = [runtime.generators, runtime.dispatchers, runtime.notifiers]
+        self._clock_ref = runtime.clock_ref = ClockActor.start(self.clock, self.supervisor)
+        self.supervisor.ask(Stats(), timeout=STOP_TIMEOUT)  # surfaces start-up failures at once
+        if recover:
+            self.supervisor.tell(Recover())
+        if tick:
+            self._ticker = Ticker(self._clock_ref, s.tick_seconds)
+            self._ticker.start()
+        self.app = create_app(
+            resolve_key=self._resolve_key,
+            routes=routes.table(self),
+            metrics=self.metrics,
+            limiter=RateLimiter(),
+            writes_per_minute=s.writes_per_minute,
+            reads_per_minute=s.reads_per_minute,
+            max_body_bytes=s.max_body_bytes,
+        )
+        return self
+
+    def serve(self) -> None:
+        """Serve HTTP until `stop()` (signal handlers call it)."""
+        s = self.settings
+        self._server = HttpServer(
+            self.app, host=s.host, port=s.port, threads=s.threads, max_body_bytes=s.max_body_bytes
+        ).start()
+        self._stopped.wait()
+
+    @property
+    def port(self) -> int | None:
+        return self._server.port if self._server else None
+
+    # --- collaborators handed to actors and resources -------------------------------------------------
+
+    def _resolve_key(self, plain: str) -> Principal | None:
+        record = accounts.resolve_key(plain, self.clock.now())
+        if record is None:
+            return None
+        return Principal(record.workspace_id, record.key_id, record.mode, record.scopes, record.features)
+
+    @lru_cache(maxsize=1024)  # noqa: B019 - one Node per process; settings change only by restart
+    def _policy(self, workspace_id: str) -> Policy:
+        ws = self._workspace(workspace_id)
+        window = CallingWindow.parse(start=ws.window_start, end=ws.window_end, days=ws.window_days)
+        return Policy(window=window, max_attempts=self.settings.send_max_attempts)
+
+    def _workspace(self, workspace_id: str) -> accounts.WorkspaceInfo:
+        info = accounts.get_workspace(workspace_id)
+        if info is None:
+            raise LookupError(workspace_id)
+        return info
+
+    def configured_channels(self) -> frozenset[Channel]:
+        return self.router.configured()
+
+    def ready_checks(self) -> dict[str, object]:
+        return {"database": lambda: ping(self.db), "actors": lambda: self.supervisor.is_alive()}
+
+    def _record_metric(self, name: str, value: float = 1) -> None:
+        if name == "live_enrollments":
+            self.metrics.gauge("ringback_live_enrollments", "Live enrollment actors").set(value)
+        else:
+            self.metrics.counter(f"ringback_{name}_total", name.replace("_", " ")).inc(value)
+
+    # --- stop ----------------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()  # stop accepting requests first
+        if self._ticker is not None:
+            self._ticker.stop()
+        for pool in reversed(self._pools):
+            pool.stop(timeout=self.settings.shutdown_grace_seconds)  # lets in-flight sends finish
+        for ref in (self._clock_ref, self.supervisor):
+            if ref is not None:
+                try:
+                    ref.stop(block=True, timeout=STOP_TIMEOUT)
+                except (pykka.ActorDeadError, pykka.Timeout):
+                    pass
+        pykka.ActorRegistry.stop_all(block=True, timeout=STOP_TIMEOUT)
+        if self.db is not None:
+            self.db.close()
+        self._stopped.set()

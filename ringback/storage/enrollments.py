@@ -1,0 +1,470 @@
+"""Sequences, enrollments and steps: creation, the state the actors rebuild from, and API views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ringback.engine.enrollment import EnrollmentState, StepState
+from ringback.engine.events import TimelineEntry
+from ringback.engine.locale import LanguageChoice, TimezoneChoice
+from ringback.engine.model import TERMINAL_ENROLLMENT, Channel, EnrollmentStatus, StepContent, StepStatus
+from ringback.engine.template import TemplateDef, template_from_json
+from ringback.ids import new_id
+from ringback.storage.contacts import ContactProfile, profile
+from ringback.storage.models import Enrollment, Event, Sequence, Step, Template
+
+OPEN_STATUSES = [s.value for s in EnrollmentStatus if s not in TERMINAL_ENROLLMENT]
+
+
+@dataclass(frozen=True)
+class Created:
+    sequence_id: str
+    enrollment_id: str
+
+
+@dataclass(frozen=True)
+class EnrollmentContext:
+    """The slow-changing facts an enrollment actor needs to write and send its steps."""
+
+    enrollment_id: str
+    workspace_id: str
+    sequence_id: str
+    template_id: str
+    template: TemplateDef
+    contact: ContactProfile
+    language: str
+    timezone: str
+    mode: str
+    step_ids: tuple[str, ...]
+
+
+def plan_recipient(channel: Channel, contact: ContactProfile) -> str | None:
+    """Recipients come from the contact record, never from generated content."""
+    if channel == Channel.EMAIL:
+        return contact.emails[0] if contact.emails else None
+    return contact.phones[0] if contact.phones else None
+
+
+def create(
+    workspace_id: str,
+    template_id: str,
+    template: TemplateDef,
+    contact: ContactProfile,
+    mode: str,
+    auto_approve: bool,
+    language: LanguageChoice,
+    zone: TimezoneChoice,
+    now: datetime,
+) -> Created:
+    """Insert the sequence, the enrollment (generating) and its steps. Call inside the start transaction."""
+    sequence_id, enrollment_id = new_id("seq"), new_id("enr")
+    Sequence.create(
+        id=sequence_id, workspace=workspace_id, template=template_id, contact=contact.id, created_at=now
+    )
+    Enrollment.create(
+        id=enrollment_id,
+        workspace=workspace_id,
+        sequence=sequence_id,
+        contact=contact.id,
+        template=template_id,
+        status=EnrollmentStatus.GENERATING.value,
+        mode=mode,
+        auto_approve=auto_approve,
+        language=language.code,
+        language_source=language.source,
+        timezone=zone.zone,
+        timezone_candidates=list(zone.candidates or (zone.zone,)),
+        timezone_source=zone.source,
+        created_at=now,
+        updated_at=now,
+    )
+    rows = []
+    for plan in template.steps:
+        recipient = plan_recipient(plan.channel, contact)
+        rows.append(
+            {
+                "id": new_id("stp"),
+                "enrollment": enrollment_id,
+                "index": plan.index,
+                "channel": plan.channel.value,
+                "delay_seconds": plan.delay_seconds,
+                "recipient": recipient,
+                "status": (StepStatus.PLANNED if recipient else StepStatus.SKIPPED).value,
+                "note": None
+                if recipient
+                else f"contact has no {'email address' if plan.channel == Channel.EMAIL else 'phone number'}",
+                "updated_at": now,
+            }
+        )
+    Step.insert_many(rows).execute()
+    add_events(workspace_id, enrollment_id, [TimelineEntry("enrollment.created", {"mode": mode})], now)
+    return Created(sequence_id, enrollment_id)
+
+
+def _step_state(row: Step) -> StepState:
+    content = StepContent(body=row.body, subject=row.subject) if row.body is not None else None
+    return StepState(
+        index=row.index,
+        channel=Channel(row.channel),
+        delay_seconds=row.delay_seconds,
+        status=StepStatus(row.status),
+        recipient=row.recipient,
+        scheduled_for=row.scheduled_for,
+        content=content,
+        attempts=row.attempts,
+        provider=row.provider,
+        provider_id=row.provider_id,
+        delivery_rank=row.delivery_rank,
+        sent_at=row.sent_at,
+        delivered_at=row.delivered_at,
+        last_error_code=row.last_error_code,
+        last_error=row.last_error,
+        note=row.note,
+    )
+
+
+def load_state(enrollment_id: str) -> EnrollmentState:
+    row = Enrollment.get_by_id(enrollment_id)
+    steps = Step.select().where(Step.enrollment == enrollment_id).order_by(Step.index)
+    return EnrollmentState(
+        id=row.id,
+        status=EnrollmentStatus(row.status),
+        auto_approve=row.auto_approve,
+        sandbox=row.mode == "test",
+        steps=tuple(_step_state(s) for s in steps),
+        timezone_candidates=tuple(row.timezone_candidates),
+        anchor_at=row.anchor_at,
+        generation_attempts=row.generation_attempts,
+        admins_notified=row.admins_notified_at is not None,
+        status_reason=row.status_reason,
+    )
+
+
+def load_context(enrollment_id: str) -> EnrollmentContext:
+    row = Enrollment.select(Enrollment, Template).join(Template).where(Enrollment.id == enrollment_id).get()
+    step_ids = tuple(
+        s.id for s in Step.select(Step.id).where(Step.enrollment == enrollment_id).order_by(Step.index)
+    )
+    return EnrollmentContext(
+        enrollment_id=row.id,
+        workspace_id=row.workspace_id,
+        sequence_id=row.sequence_id,
+        template_id=row.template_id,
+        template=template_from_json(row.template.definition),
+        contact=profile(row.contact_id),
+        language=row.language,
+        timezone=row.timezone,
+        mode=row.mode,
+        step_ids=step_ids,
+    )
+
+
+_STEP_COLUMNS = (
+    "status",
+    "scheduled_for",
+    "attempts",
+    "provider",
+    "provider_id",
+    "delivery_rank",
+    "sent_at",
+    "delivered_at",
+    "last_error_code",
+    "last_error",
+    "note",
+)
+
+
+def save(
+    previous: EnrollmentState,
+    state: EnrollmentState,
+    workspace_id: str,
+    timeline: tuple[TimelineEntry, ...],
+    now: datetime,
+    next_wake_at: datetime | None,
+) -> None:
+    """Persist one transition: the enrollment row, the steps that changed, the timeline. One transaction."""
+    with Enrollment._meta.database.atomic():
+        changes: dict[str, Any] = {
+            "status": state.status.value,
+            "anchor_at": state.anchor_at,
+            "status_reason": state.status_reason,
+            "generation_attempts": state.generation_attempts,
+            "next_wake_at": next_wake_at,
+            "updated_at": now,
+        }
+        if state.admins_notified and not previous.admins_notified:
+            changes["admins_notified_at"] = now
+        Enrollment.update(**changes).where(Enrollment.id == state.id).execute()
+        for old, new in zip(previous.steps, state.steps, strict=True):
+            if old == new:
+                continue
+            step_changes: dict[str, Any] = {name: getattr(new, name) for name in _STEP_COLUMNS}
+            step_changes["status"] = new.status.value
+            if new.content != old.content and new.content is not None:
+                step_changes.update(subject=new.content.subject, body=new.content.body)
+            Step.update(updated_at=now, **step_changes).where(
+                Step.enrollment == state.id, Step.index == new.index
+            ).execute()
+        add_events(workspace_id, state.id, list(timeline), now)
+
+
+def add_events(
+    workspace_id: str, enrollment_id: str | None, entries: list[TimelineEntry], now: datetime
+) -> None:
+    if entries:
+        Event.insert_many(
+            [
+                {
+                    "id": new_id("evt"),
+                    "workspace": workspace_id,
+                    "enrollment": enrollment_id,
+                    "kind": e.kind,
+                    "detail": dict(e.detail),
+                    "created_at": now,
+                }
+                for e in entries
+            ]
+        ).execute()
+
+
+def set_sequence_model(sequence_id: str, model: str) -> None:
+    Sequence.update(model=model).where(Sequence.id == sequence_id, Sequence.model.is_null()).execute()
+
+
+def created_at(enrollment_id: str) -> datetime:
+    return Enrollment.select(Enrollment.created_at).where(Enrollment.id == enrollment_id).get().created_at
+
+
+def workspace_of(enrollment_id: str) -> str | None:
+    row = Enrollment.select(Enrollment.workspace).where(Enrollment.id == enrollment_id).first()
+    return row.workspace_id if row else None
+
+
+def status_of(workspace_id: str, enrollment_id: str) -> EnrollmentStatus | None:
+    row = (
+        Enrollment.select(Enrollment.status)
+        .where(Enrollment.id == enrollment_id, Enrollment.workspace == workspace_id)
+        .first()
+    )
+    return EnrollmentStatus(row.status) if row else None
+
+
+def open_enrollment_ids(limit: int | None = None) -> list[str]:
+    """Every enrollment that is not finished, oldest first (recovery at start-up)."""
+    query = (
+        Enrollment.select(Enrollment.id)
+        .where(Enrollment.status.in_(OPEN_STATUSES))
+        .order_by(Enrollment.created_at)
+    )
+    if limit:
+        query = query.limit(limit)
+    return [row.id for row in query]
+
+
+def busy_open_ids() -> list[str]:
+    """Open enrollments that cannot be left passive: still generating, or with a send in flight."""
+    sending = Step.select(Step.enrollment).where(Step.status == StepStatus.SENDING.value)
+    status = Enrollment.status
+    query = (
+        Enrollment.select(Enrollment.id)
+        .where(
+            (status == EnrollmentStatus.GENERATING.value)
+            | ((status == EnrollmentStatus.PENDING_APPROVAL.value) & Enrollment.admins_notified_at.is_null())
+            | (
+                (status == EnrollmentStatus.ACTIVE.value)
+                & (Enrollment.next_wake_at.is_null() | Enrollment.id.in_(sending))
+            )
+        )
+        .order_by(Enrollment.created_at)
+    )
+    return [row.id for row in query]
+
+
+def due_ids(now: datetime, limit: int) -> list[str]:
+    query = (
+        Enrollment.select(Enrollment.id)
+        .where(Enrollment.status == EnrollmentStatus.ACTIVE.value, Enrollment.next_wake_at <= now)
+        .order_by(Enrollment.next_wake_at)
+        .limit(limit)
+    )
+    return [row.id for row in query]
+
+
+def open_ids_for_contact(contact_id: str) -> list[str]:
+    query = Enrollment.select(Enrollment.id).where(
+        Enrollment.contact == contact_id, Enrollment.status.in_(OPEN_STATUSES)
+    )
+    return [row.id for row in query]
+
+
+def find_step_by_provider_id(provider_id: str) -> tuple[str, str, int] | None:
+    """(workspace id, enrollment id, step index) for a provider's message or call id."""
+    row = (
+        Step.select(Step.index, Enrollment.id, Enrollment.workspace)
+        .join(Enrollment)
+        .where(Step.provider_id == provider_id)
+        .first()
+    )
+    if row is None:
+        return None
+    return row.enrollment.workspace_id, row.enrollment.id, row.index
+
+
+def find_step(step_id: str) -> tuple[str, str, int] | None:
+    row = (
+        Step.select(Step.index, Enrollment.id, Enrollment.workspace)
+        .join(Enrollment)
+        .where(Step.id == step_id)
+        .first()
+    )
+    if row is None:
+        return None
+    return row.enrollment.workspace_id, row.enrollment.id, row.index
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def enrollment_view(workspace_id: str, enrollment_id: str, public_url: str = "") -> dict[str, Any] | None:
+    row = (
+        Enrollment.select(Enrollment, Sequence)
+        .join(Sequence)
+        .where(Enrollment.id == enrollment_id, Enrollment.workspace == workspace_id)
+        .first()
+    )
+    if row is None:
+        return None
+    steps = Step.select().where(Step.enrollment == enrollment_id).order_by(Step.index)
+    events = (
+        Event.select()
+        .where(Event.enrollment == enrollment_id)
+        .order_by(Event.created_at, Event.id)
+        .limit(200)
+    )
+    status = EnrollmentStatus(row.status)
+    return {
+        "id": row.id,
+        "enrollment_id": row.id,
+        "sequence_id": row.sequence_id,
+        "contact_id": row.contact_id,
+        "template_id": row.template_id,
+        "status": status.value,
+        "status_reason": row.status_reason,
+        "mode": row.mode,
+        "auto_approve": row.auto_approve,
+        "review": _review_state(row),
+        "language": row.language,
+        "language_source": row.language_source,
+        "timezone": row.timezone,
+        "timezone_source": row.timezone_source,
+        "model": row.sequence.model,
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
+        "steps": [_step_view(s) for s in steps],
+        "timeline": [
+            {"at": _iso(e.created_at), "kind": e.kind, **({"detail": e.detail} if e.detail else {})}
+            for e in events
+        ],
+    }
+
+
+def _review_state(row: Enrollment) -> dict[str, Any]:
+    if row.auto_approve:
+        return {"required": False, "state": "auto_approved"}
+    state = {
+        EnrollmentStatus.GENERATING.value: "waiting_for_content",
+        EnrollmentStatus.PENDING_APPROVAL.value: "pending",
+        EnrollmentStatus.REJECTED.value: "rejected",
+        EnrollmentStatus.FAILED.value: "not_reviewed",
+    }.get(row.status, "approved" if row.decided_at else "not_reviewed")
+    return {
+        "required": True,
+        "state": state,
+        "decided_at": _iso(row.decided_at),
+        "decided_by": row.decided_by,
+        "admins_notified_at": _iso(row.admins_notified_at),
+    }
+
+
+def _step_view(row: Step) -> dict[str, Any]:
+    content: dict[str, Any] = {}
+    if row.body is not None:
+        key = {"email": "body", "sms": "body", "voice": "script"}[row.channel]
+        content = {key: row.body}
+        if row.channel == Channel.EMAIL.value:
+            content["subject"] = row.subject
+    return {
+        "id": row.id,
+        "index": row.index,
+        "channel": row.channel,
+        "state": row.status,
+        "to": row.recipient,
+        "scheduled_for": _iso(row.scheduled_for),
+        **content,
+        "provider": row.provider,
+        "provider_id": row.provider_id,
+        "attempts": row.attempts,
+        "sent_at": _iso(row.sent_at),
+        "delivered_at": _iso(row.delivered_at),
+        "last_error": {"code": row.last_error_code, "message": row.last_error} if row.last_error else None,
+        "note": row.note,
+    }
+
+
+def review_queue(workspace_id: str, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+    query = (
+        Enrollment.select()
+        .where(
+            Enrollment.workspace == workspace_id, Enrollment.status == EnrollmentStatus.PENDING_APPROVAL.value
+        )
+        .order_by(Enrollment.created_at)
+        .limit(limit)
+    )
+    return [
+        {
+            "enrollment_id": r.id,
+            "contact_id": r.contact_id,
+            "template_id": r.template_id,
+            "language": r.language,
+            "created_at": _iso(r.created_at),
+            "waiting_seconds": int((now - r.created_at).total_seconds()),
+        }
+        for r in query
+    ]
+
+
+def claim_decision(enrollment_id: str, by: str, now: datetime) -> bool:
+    """Record who decided; False if someone else already did (first decision wins)."""
+    return bool(
+        Enrollment.update(decided_at=now, decided_by=by[:200])
+        .where(
+            Enrollment.id == enrollment_id,
+            Enrollment.decided_at.is_null(),
+            Enrollment.status == EnrollmentStatus.PENDING_APPROVAL.value,
+        )
+        .execute()
+    )
+
+
+def step_channels(enrollment_id: str) -> dict[int, Channel]:
+    return {
+        r.index: Channel(r.channel)
+        for r in Step.select(Step.index, Step.channel).where(Step.enrollment == enrollment_id)
+    }
+
+
+def mark_failed(enrollment_id: str, reason: str, now: datetime) -> None:
+    """Give up on an enrollment that keeps crashing; nothing more is sent for it."""
+    with Enrollment._meta.database.atomic():
+        Enrollment.update(
+            status=EnrollmentStatus.FAILED.value, status_reason=reason, next_wake_at=None, updated_at=now
+        ).where(Enrollment.id == enrollment_id).execute()
+        Step.update(status=StepStatus.CANCELED.value, note="enrollment failed", updated_at=now).where(
+            Step.enrollment == enrollment_id,
+            Step.status.in_([StepStatus.PLANNED.value, StepStatus.SCHEDULED.value]),
+        ).execute()
+        workspace = workspace_of(enrollment_id)
+        add_events(workspace, enrollment_id, [TimelineEntry("enrollment.failed", {"reason": reason})], now)

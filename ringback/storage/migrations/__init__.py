@@ -1,0 +1,37 @@
+"""Numbered schema migrations. A number is never reused; each runs once, in order, in a transaction."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from datetime import UTC, datetime
+
+from ringback.storage.models import SchemaVersion
+
+log = logging.getLogger(__name__)
+
+
+def _available() -> list[tuple[int, str]]:
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("m") and info.name[1:5].isdigit():
+            found.append((int(info.name[1:5]), info.name))
+    return sorted(found)
+
+
+def migrate(db) -> int:
+    """Apply every pending migration; return the schema version now in force."""
+    db.create_tables([SchemaVersion], safe=True)
+    applied = {row.version for row in SchemaVersion.select()}
+    current = max(applied, default=0)
+    for number, module_name in _available():
+        if number in applied:
+            continue
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        with db.atomic():
+            module.up(db)
+            SchemaVersion.create(version=number, applied_at=datetime.now(UTC))
+        log.info("applied migration %04d %s", number, module_name)
+        current = number
+    return current

@@ -1,0 +1,62 @@
+"""The sandbox outbox: what test keys' steps would have sent. Exactly once per idempotency token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import peewee
+
+from ringback.ids import new_id
+from ringback.storage.models import SandboxDelivery, database_proxy
+
+
+def record_once(
+    token: str, step_id: str, channel: str, recipient: str, subject: str | None, body: str, now: datetime
+) -> str:
+    """Record the send unless this token was recorded before; return the provider id either way."""
+    existing = SandboxDelivery.get_or_none(SandboxDelivery.token == token)
+    if existing:
+        return existing.provider_id
+    try:
+        with database_proxy.atomic():
+            provider_id = "sbx_" + new_id("stp")[4:]
+            SandboxDelivery.create(
+                token=token,
+                provider_id=provider_id,
+                step_id=step_id,
+                channel=channel,
+                recipient=recipient,
+                subject=subject,
+                body=body,
+                created_at=now,
+            )
+            return provider_id
+    except peewee.IntegrityError:
+        return SandboxDelivery.get(SandboxDelivery.token == token).provider_id
+
+
+def deliveries(step_id: str | None = None) -> list[dict[str, Any]]:
+    query = SandboxDelivery.select().order_by(SandboxDelivery.created_at, SandboxDelivery.id)
+    if step_id:
+        query = query.where(SandboxDelivery.step_id == step_id)
+    return [
+        {
+            "token": r.token,
+            "provider_id": r.provider_id,
+            "step_id": r.step_id,
+            "channel": r.channel,
+            "to": r.recipient,
+            "subject": r.subject,
+            "body": r.body,
+            "at": r.created_at.isoformat(),
+        }
+        for r in query
+    ]
+
+
+def count_by_step() -> dict[str, int]:
+    query = SandboxDelivery.select(
+        SandboxDelivery.step_id, peewee.fn.COUNT(SandboxDelivery.id).alias("n")
+    ).group_by(SandboxDelivery.step_id)
+    return {r.step_id: r.n for r in query}

@@ -1,0 +1,43 @@
+"""Template rows. Bodies are validated by `engine.template` before they get here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ringback.engine.template import TemplateDef, template_from_json
+from ringback.ids import new_id
+from ringback.storage.models import Template
+
+
+def create_template(workspace_id: str, template: TemplateDef, now: datetime) -> str:
+    template_id = new_id("tpl")
+    Template.create(
+        id=template_id,
+        workspace=workspace_id,
+        name=template.name,
+        definition=template.to_json(),
+        created_at=now,
+    )
+    return template_id
+
+
+def get_template(workspace_id: str, template_id: str) -> TemplateDef | None:
+    row = Template.get_or_none(Template.id == template_id, Template.workspace == workspace_id)
+    return template_from_json(row.definition) if row else None
+
+
+def template_view(workspace_id: str, template_id: str) -> dict[str, Any] | None:
+    row = Template.get_or_none(Template.id == template_id, Template.workspace == workspace_id)
+    return _view(row) if row else None
+
+
+def list_template_views(workspace_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    rows = (
+        Template.select().where(Template.workspace == workspace_id).order_by(Template.created_at).limit(limit)
+    )
+    return [_view(row) for row in rows]
+
+
+def _view(row: Template) -> dict[str, Any]:
+    return {"id": row.id, **row.definition, "created_at": row.created_at.isoformat()}
