@@ -211,25 +211,31 @@ def _distinctive_stopwords() -> dict[str, frozenset[str]]:
 
 _STOPWORDS = _distinctive_stopwords()
 _WORD = re.compile(r"[^\W\d_]+")
-# Scripts that name their language outright (kana is checked before han: Japanese uses both).
-_SCRIPTS = (
-    ("ja", re.compile(r"[\u3040-\u30ff]")),
-    ("zh", re.compile(r"[\u4e00-\u9fff]")),
-    ("ko", re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")),
-    ("el", re.compile(r"[\u0370-\u03ff]")),
-)
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")
+_GREEK = re.compile(r"[\u0370-\u03ff]")
 _MIN_HITS = 3  # a two-word note is not evidence of anything
+
+
+def _script_language(folded: str) -> str | None:
+    """Scripts that name their language outright, once they make up at least half of the letters."""
+    kana, han = len(_KANA.findall(folded)), len(_HAN.findall(folded))
+    japanese = kana >= 2  # Japanese mixes kana with han; han alone is Chinese
+    counts = {
+        "ja": kana + han if japanese else 0,
+        "zh": 0 if japanese else han,
+        "ko": len(_HANGUL.findall(folded)),
+        "el": len(_GREEK.findall(folded)),
+    }
+    code, count = max(counts.items(), key=lambda item: item[1])
+    return code if count >= 2 and count * 2 >= sum(char.isalpha() for char in folded) else None
 
 
 def _written_language(folded: str) -> str | None:
     """The language the notes are written in, or None when the evidence is thin or split."""
-    letters = sum(char.isalpha() for char in folded)
-    han = len(_SCRIPTS[1][1].findall(folded))
-    for code, pattern in _SCRIPTS:
-        count = len(pattern.findall(folded))
-        share = count + (han if code == "ja" else 0)  # Japanese text mixes kana and kanji
-        if count >= 2 and share * 2 >= letters:
-            return code
+    if code := _script_language(folded):
+        return code
     words = _WORD.findall(folded)
     hits = sorted(((sum(word in own for word in words), code) for code, own in _STOPWORDS.items()), reverse=True)
     (best, code), (runner_up, _) = hits[0], hits[1]

@@ -85,3 +85,145 @@ def test_phone_is_the_fallback_match(api):
     assert second["match"] == "phone" and second["contact_created"] is False
     contact = api.get(f"/api/v1/contacts/{second['contact_id']}").json
     assert contact["emails"] == ["maria@example.com", "other@example.com"]
+
+
+def email_voice_template(api) -> str:
+    template = {
+        "name": "Email and voice",
+        "goal": "Book a demo.",
+        "allowed_channels": ["email", "voice"],
+        "steps": [{"channel": "email", "delay_seconds": 0}, {"channel": "voice", "delay_seconds": 60},
+                  {"channel": "email", "delay_seconds": 60}],
+        "sender": {"name": "Acme", "email": "sales@acme.example", "phone": "+14155550100"},
+    }
+    response = api.post("/api/v1/templates", template)
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def test_allowed_channels_never_produce_an_sms_even_with_a_phone_on_file(api, clock):
+    from datetime import timedelta
+
+    template_id = email_voice_template(api)
+    body = api.post("/api/v1/sequences/start", seed_lead(template_id)).json
+    for index in range(3):
+        wait_for(lambda i=index: step_state(api, body["enrollment_id"], i) == "sent")
+        clock.advance(timedelta(seconds=61))
+    view = wait_for(lambda: (v := enrollment(api, body["enrollment_id"]))["status"] == "completed" and v)
+    assert [s["channel"] for s in view["steps"]] == ["email", "voice", "email"]
+    assert all(s["state"] == "sent" for s in view["steps"])
+    from ringback.storage import sandbox
+
+    assert {d["channel"] for d in sandbox.deliveries()} == {"email", "voice"}
+
+
+def test_a_step_whose_channel_the_contact_lacks_is_skipped_not_rerouted(api):
+    template_id = email_voice_template(api)
+    lead = seed_lead(template_id)
+    lead["contact"] = {"first_name": "Ana", "emails": ["ana@example.com"]}
+    body = api.post("/api/v1/sequences/start", lead).json
+    view = wait_for(lambda: (v := enrollment(api, body["enrollment_id"]))["steps"][0]["state"] == "sent" and v)
+    assert view["steps"][1]["state"] == "skipped" and "phone" in view["steps"][1]["note"]
+
+
+def test_voice_only_template_and_no_phone_is_refused_and_changes_nothing(api):
+    template = {"name": "Calls", "goal": "Call.", "allowed_channels": ["voice"],
+                "steps": [{"channel": "voice", "delay_seconds": 0}], "sender": {"name": "A", "phone": "+14155550100"}}
+    template_id = api.post("/api/v1/templates", template).json["id"]
+    lead = seed_lead(template_id)
+    lead["contact"] = {"first_name": "Ana", "emails": ["ana@example.com"]}
+
+    response = api.post("/api/v1/sequences/start", lead)
+
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "no_reachable_channel"
+    again = api.post("/api/v1/sequences/start", seed_lead(template_id))
+    assert again.status_code == 202 and again.json["contact_created"] is True  # the refused call stored nothing
+
+
+def test_review_path_approve_sends_the_first_step(api):
+    body = api.post("/api/v1/sequences/start", seed_lead(api.template_id, auto_approve=False)).json
+    assert body["review_required"] is True
+    wait_for(lambda: enrollment(api, body["enrollment_id"])["status"] == "pending_approval")
+    queue = api.get("/api/v1/review-queue").json["data"]
+    assert [item["enrollment_id"] for item in queue] == [body["enrollment_id"]]
+    assert enrollment(api, body["enrollment_id"])["steps"][0]["state"] == "planned"
+
+    approved = api.post(f"/api/v1/sequences/enrollments/{body['enrollment_id']}/approve")
+
+    assert approved.status_code == 200
+    wait_for(lambda: step_state(api, body["enrollment_id"], 0) == "sent")
+    second = api.post(f"/api/v1/sequences/enrollments/{body['enrollment_id']}/reject")
+    assert second.status_code == 409 and second.json["error"]["code"] == "conflict"
+
+
+def test_review_path_reject_sends_nothing(api):
+    from ringback.storage import sandbox
+
+    body = api.post("/api/v1/sequences/start", seed_lead(api.template_id, auto_approve=False)).json
+    wait_for(lambda: enrollment(api, body["enrollment_id"])["status"] == "pending_approval")
+
+    rejected = api.post(f"/api/v1/sequences/enrollments/{body['enrollment_id']}/reject", {"reason": "duplicate"})
+
+    assert rejected.status_code == 200
+    view = wait_for(lambda: (v := enrollment(api, body["enrollment_id"]))["status"] == "rejected" and v)
+    assert all(s["state"] in ("canceled", "skipped") for s in view["steps"])
+    assert sandbox.deliveries() == []
+
+
+def test_cancel_stops_an_active_enrollment(api):
+    template_id = email_voice_template(api)
+    body = api.post("/api/v1/sequences/start", seed_lead(template_id)).json
+    wait_for(lambda: step_state(api, body["enrollment_id"], 0) == "sent")
+
+    response = api.post(f"/api/v1/sequences/enrollments/{body['enrollment_id']}/cancel")
+
+    assert response.status_code == 200
+    view = wait_for(lambda: (v := enrollment(api, body["enrollment_id"]))["status"] == "stopped" and v)
+    assert [s["state"] for s in view["steps"]] == ["sent", "canceled", "canceled"]
+
+
+def test_same_key_while_the_first_request_is_in_flight_is_a_conflict(api, clock):
+    from ringback.engine.lead import request_fingerprint
+    from ringback.storage import idempotency
+
+    lead = seed_lead(api.template_id)
+    claim = idempotency.claim(api.workspace_id, lead["idempotency_key"], request_fingerprint(lead), clock.now(),
+                              __import__("datetime").timedelta(hours=24))
+    assert isinstance(claim, idempotency.Claimed)
+
+    response = api.post("/api/v1/sequences/start", lead)
+
+    assert response.status_code == 409 and response.json["error"]["code"] == "conflict"
+
+
+def test_idempotency_key_may_come_as_a_header(api):
+    lead = seed_lead(api.template_id)
+    del lead["idempotency_key"]
+    first = api.post("/api/v1/sequences/start", lead, **{"Idempotency-Key": "hdr-1"})
+    second = api.post("/api/v1/sequences/start", lead, **{"Idempotency-Key": "hdr-1"})
+    assert first.status_code == 202 and second.status_code == 200
+    assert second.json["enrollment_id"] == first.json["enrollment_id"]
+
+
+def test_validation_errors_name_the_field_and_are_not_remembered(api):
+    bad = seed_lead(api.template_id)
+    bad["contact"]["emails"] = ["not-an-email"]
+    response = api.post("/api/v1/sequences/start", bad)
+    assert response.status_code == 422
+    assert response.json["error"]["details"]["field"] == "contact.emails[0]"
+    typo = seed_lead(api.template_id, auto_aprove=True)
+    assert api.post("/api/v1/sequences/start", typo).json["error"]["details"]["field"] == "auto_aprove"
+    assert api.post("/api/v1/sequences/start", seed_lead(api.template_id)).status_code == 202
+
+
+def test_another_workspace_cannot_see_the_enrollment_or_the_contact(api, clock):
+    from ringback.demo import bootstrap
+
+    body = api.post("/api/v1/sequences/start", seed_lead(api.template_id)).json
+    other = bootstrap(clock.now(), name="Other")
+
+    assert api.get(f"/api/v1/sequences/enrollments/{body['enrollment_id']}", key=other.api_key).status_code == 404
+    assert api.get(f"/api/v1/contacts/{body['contact_id']}", key=other.api_key).status_code == 404
+    start_other = api.post("/api/v1/sequences/start", seed_lead(api.template_id), key=other.api_key)
+    assert start_other.status_code == 404 and start_other.json["error"]["details"]["field"] == "template_id"

@@ -16,7 +16,7 @@ from ringback.engine.model import Channel, GenerationRequest, StepContent, StepP
 
 _MAX_NOTES_CHARS = 4_000  # notes accumulate per contact; the prompt only needs the recent part
 
-LANGUAGE_NAMES = {
+_LANGUAGE_NAMES = {
     "en": "English",
     "es": "Spanish (español)",
     "fr": "French (français)",
@@ -142,8 +142,8 @@ def _parse_item(item: object, channels: dict[int, Channel]) -> tuple[int, StepCo
     return index, StepContent(body=body)
 
 
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code.lower(), code)
+def _language_name(code: str) -> str:
+    return _LANGUAGE_NAMES.get(code.lower(), code)
 
 
 def _system_message(request: GenerationRequest) -> str:
@@ -154,7 +154,7 @@ def _system_message(request: GenerationRequest) -> str:
     sender = request.sender_name or "the sender"
     if request.company:
         sender = f"{sender} at {request.company}"
-    return _SYSTEM.format(sender=sender, language=language_name(request.language), links=links)
+    return _SYSTEM.format(sender=sender, language=_language_name(request.language), links=links)
 
 
 def _user_message(request: GenerationRequest) -> str:
@@ -164,7 +164,7 @@ def _user_message(request: GenerationRequest) -> str:
         f"Goal: {request.goal}",
         f"Tone: {request.tone}",
         f"Sender: {request.sender_name or '(none given)'}" + (f", {request.company}" if request.company else ""),
-        f"Language to write in: {language_name(request.language)} ({request.language})",
+        f"Language to write in: {_language_name(request.language)} ({request.language})",
         f"Lead's time zone: {request.timezone}",
         "",
         "The whole sequence, for context:",
@@ -181,7 +181,7 @@ def _user_message(request: GenerationRequest) -> str:
         _escape(request.notes.strip()[-_MAX_NOTES_CHARS:]) or "(no notes)",
         "</lead_notes>",
         "",
-        f"Generate the JSON now, in {language_name(request.language)}.",
+        f"Generate the JSON now, in {_language_name(request.language)}.",
     ]
     return "\n".join(lines)
 
