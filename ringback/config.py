@@ -91,6 +91,9 @@ class Settings:
         True, "An inbound SMS that is not a keyword stops the contact's sequences."
     )
 
+    fast_path_split_first_step: bool = _setting(
+        True, "With auto_approve, write step 1 alone first (one short LLM call) and the rest meanwhile."
+    )
     generator_pool_size: int = _setting(4, "Generator actors (parallel LLM calls).")
     dispatcher_pool_size: int = _setting(4, "Dispatcher actors (parallel channel sends).")
     notifier_pool_size: int = _setting(2, "Notifier actors (admin emails).")
@@ -178,8 +181,9 @@ def _check(settings: Settings) -> None:
         raise SettingsError("RINGBACK_VOICE_MACHINE_DETECTION must be voicemail, hangup or off")
     if settings.idempotency_ttl_hours < 24:
         raise SettingsError("RINGBACK_IDEMPOTENCY_TTL_HOURS must be at least 24")
+    if not 0 <= settings.port <= 65535:
+        raise SettingsError("RINGBACK_PORT must be from 0 (any free port) to 65535")
     for name in (
-        "port",
         "threads",
         "max_body_bytes",
         "writes_per_minute",

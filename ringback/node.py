@@ -196,7 +196,11 @@ class Node:
     def _policy(self, workspace_id: str) -> Policy:
         ws = self._workspace(workspace_id)
         window = CallingWindow.parse(start=ws.window_start, end=ws.window_end, days=ws.window_days)
-        return Policy(window=window, max_attempts=self.settings.send_max_attempts)
+        return Policy(
+            window=window,
+            max_attempts=self.settings.send_max_attempts,
+            split_first_step=self.settings.fast_path_split_first_step,
+        )
 
     def _workspace(self, workspace_id: str) -> accounts.WorkspaceInfo:
         info = accounts.get_workspace(workspace_id)

@@ -11,7 +11,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from ringback.engine.errors import InvalidInput
-from ringback.engine.locale import is_valid_language_tag, is_valid_timezone
+from ringback.engine.locale import canonical_timezone, is_valid_language_tag, is_valid_timezone
 
 MAX_NOTES = 4000
 MAX_NAME = 100
@@ -145,7 +145,7 @@ def parse_contact(raw: Any, default_region: str | None) -> ContactInput:
         phones=_dedupe(phones),
         notes=_string(raw.get("notes"), "contact.notes", MAX_NOTES),
         language=language,
-        timezone=zone,
+        timezone=canonical_timezone(zone),
     )
 
 

@@ -26,6 +26,7 @@ class Policy:
 
     window: CallingWindow = field(default_factory=CallingWindow)
     max_attempts: int = 5
+    split_first_step: bool = True  # fast path: write step 1 alone so it goes out after one short LLM call
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def _reachable(state: EnrollmentState) -> list[StepState]:
 def _request_generation(b: _Builder, indexes: tuple[int, ...]) -> None:
     if not indexes:
         return
-    if b.state.auto_approve and len(indexes) > 1:
+    if b.state.auto_approve and b.policy.split_first_step and len(indexes) > 1:
         # Fast path: the first step alone is one short LLM call; the rest are written meanwhile.
         b.effects.append(ev.Generate(indexes[:1]))
         b.effects.append(ev.Generate(indexes[1:]))
