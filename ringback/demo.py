@@ -43,9 +43,10 @@ def bootstrap(now: datetime, name: str = "Demo workspace", admin_emails: tuple[s
     return Bootstrap(workspace.id, key, template_id)
 
 
-def banner(result: Bootstrap, base_url: str) -> str:
-    body = {
-        "template_id": result.template_id,
+def seed_lead(template_id: str) -> dict:
+    """The request from the product announcement: Maria, Spanish-speaking, in Madrid, asking about pricing."""
+    return {
+        "template_id": template_id,
         "contact": {
             "first_name": "Maria",
             "emails": ["maria@example.com"],
@@ -55,6 +56,10 @@ def banner(result: Bootstrap, base_url: str) -> str:
         "auto_approve": True,
         "idempotency_key": "lead_20260506_84211",
     }
+
+
+def banner(result: Bootstrap, base_url: str) -> str:
+    body = seed_lead(result.template_id)
     return "\n".join(
         [
             "ringback demo workspace created (shown once; the key is stored only as a hash)",

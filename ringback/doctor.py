@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ringback.config import Settings
+from ringback.engine.model import Channel
+from ringback.node import build_providers
 from ringback.providers.channels.base import SendError
 from ringback.storage import accounts
 from ringback.storage.db import open_database, ping
@@ -29,28 +31,12 @@ def _database(settings: Settings) -> str:
 
 
 def _smtp(settings: Settings) -> str:
-    from ringback.providers.channels.smtp import SmtpChannel
-
-    SmtpChannel(
-        settings.smtp_host,
-        settings.smtp_port,
-        settings.smtp_tls,
-        settings.smtp_user,
-        settings.smtp_password,
-        settings.smtp_timeout_seconds,
-    ).check_login()
+    build_providers(settings).mailer.check_login()
     return f"{settings.smtp_host}:{settings.smtp_port} ({settings.smtp_tls}) accepted the connection"
 
 
 def _twilio(settings: Settings) -> str:
-    from ringback.providers.channels.twilio_channel import TwilioChannel
-
-    TwilioChannel(
-        settings.twilio_account_sid,
-        settings.twilio_auth_token,
-        settings.twilio_api_base,
-        settings.twilio_timeout_seconds,
-    ).check_credentials()
+    build_providers(settings).live_channels[Channel.SMS].check_credentials()
     return "credentials accepted"
 
 
@@ -84,9 +70,7 @@ def run_checks(settings: Settings) -> int:
     if settings.twilio_account_sid and settings.twilio_auth_token:
         ok &= _check("twilio", lambda: _twilio(settings))
     else:
-        print(
-            "  warn  twilio: RINGBACK_TWILIO_ACCOUNT_SID/AUTH_TOKEN not set: live SMS and voice steps are refused"
-        )
+        print("  warn  twilio: RINGBACK_TWILIO_ACCOUNT_SID/AUTH_TOKEN not set: live SMS and voice steps are refused")
     if settings.cohere_api_key:
         ok &= _check("cohere", lambda: _cohere(settings))
     else:
@@ -94,8 +78,6 @@ def run_checks(settings: Settings) -> int:
     if ok:
         for ws in accounts.list_workspaces():
             if not ws.admin_emails:
-                print(
-                    f"  warn  workspace {ws.id} ({ws.name}) has no admin email: review requests only reach the log"
-                )
+                print(f"  warn  workspace {ws.id} ({ws.name}) has no admin email: review requests only reach the log")
     print("all required checks passed" if ok else "some checks failed")
     return 0 if ok else 1

@@ -12,6 +12,7 @@ import falcon.testing
 import pykka
 import pytest
 
+from ringback import demo
 from ringback.clock import ManualClock
 from ringback.config import load_settings
 from ringback.demo import bootstrap
@@ -61,19 +62,8 @@ class Api:
 
 
 def seed_lead(template_id: str, **overrides: object) -> dict:
-    body = {
-        "template_id": template_id,
-        "contact": {
-            "first_name": "Maria",
-            "emails": ["maria@example.com"],
-            "phone_numbers": ["+34911234567"],
-            "notes": "Speaks Spanish. Located in Madrid. Submitted contact form 30 seconds ago asking about pricing.",
-        },
-        "auto_approve": True,
-        "idempotency_key": "lead_20260506_84211",
-    }
-    body.update(overrides)
-    return body
+    """The announcement's Maria / Madrid lead, with top-level fields replaced as given."""
+    return {**demo.seed_lead(template_id), **overrides}
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from ringback.engine.errors import InvalidInput
+from ringback.engine.fields import text
 from ringback.engine.locale import canonical_timezone, is_valid_language_tag, is_valid_timezone
 
 MAX_NOTES = 4000
@@ -56,17 +57,6 @@ def request_fingerprint(body: Any) -> str:
     """Hash of the request body, key order ignored, to tell a replay from a different request."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _string(value: Any, field_name: str, limit: int) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InvalidInput(field_name, f"{field_name} must be a string")
-    value = value.strip()
-    if len(value) > limit:
-        raise InvalidInput(field_name, f"{field_name} must be at most {limit} characters")
-    return value
 
 
 def _list(value: Any, field_name: str) -> list[Any]:
@@ -119,10 +109,7 @@ def parse_contact(raw: Any, default_region: str | None) -> ContactInput:
     unknown = sorted(set(raw) - _CONTACT_FIELDS)
     if unknown:
         raise InvalidInput(f"contact.{unknown[0]}", f"unknown field contact.{unknown[0]}")
-    emails = [
-        parse_email(v, f"contact.emails[{i}]")
-        for i, v in enumerate(_list(raw.get("emails"), "contact.emails"))
-    ]
+    emails = [parse_email(v, f"contact.emails[{i}]") for i, v in enumerate(_list(raw.get("emails"), "contact.emails"))]
     phones = [
         parse_phone(v, f"contact.phone_numbers[{i}]", default_region)
         for i, v in enumerate(_list(raw.get("phone_numbers"), "contact.phone_numbers"))
@@ -134,16 +121,14 @@ def parse_contact(raw: Any, default_region: str | None) -> ContactInput:
         raise InvalidInput("contact.language", "contact.language must be a BCP-47 tag such as es or pt-BR")
     zone = raw.get("timezone")
     if zone is not None and (not isinstance(zone, str) or not is_valid_timezone(zone)):
-        raise InvalidInput(
-            "contact.timezone", "contact.timezone must be an IANA time zone such as Europe/Madrid"
-        )
+        raise InvalidInput("contact.timezone", "contact.timezone must be an IANA time zone such as Europe/Madrid")
     return ContactInput(
-        first_name=_string(raw.get("first_name"), "contact.first_name", MAX_NAME),
-        last_name=_string(raw.get("last_name"), "contact.last_name", MAX_NAME),
-        company=_string(raw.get("company"), "contact.company", 200),
+        first_name=text(raw.get("first_name"), "contact.first_name", MAX_NAME),
+        last_name=text(raw.get("last_name"), "contact.last_name", MAX_NAME),
+        company=text(raw.get("company"), "contact.company", 200),
         emails=_dedupe(emails, key=str.lower),
         phones=_dedupe(phones),
-        notes=_string(raw.get("notes"), "contact.notes", MAX_NOTES),
+        notes=text(raw.get("notes"), "contact.notes", MAX_NOTES),
         language=language,
         timezone=canonical_timezone(zone),
     )
@@ -168,9 +153,7 @@ def parse_start_request(body: Any, header_key: str | None, default_region: str |
         raise InvalidInput("metadata", f"metadata must be an object with at most {MAX_METADATA} entries")
     for name, value in metadata.items():
         if not isinstance(value, str) or len(value) > 500 or len(name) > 64:
-            raise InvalidInput(
-                f"metadata.{name}", "metadata values must be strings of at most 500 characters"
-            )
+            raise InvalidInput(f"metadata.{name}", "metadata values must be strings of at most 500 characters")
     return StartRequest(
         template_id=template_id,
         contact=parse_contact(body.get("contact"), default_region),
@@ -187,7 +170,5 @@ def _idempotency_key(body_key: Any, header_key: str | None) -> str | None:
         raise InvalidInput("idempotency_key", "the Idempotency-Key header and idempotency_key differ")
     key = body_key or header_key
     if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise InvalidInput(
-            "idempotency_key", f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} characters"
-        )
+        raise InvalidInput("idempotency_key", f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
     return key or None

@@ -11,6 +11,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from ringback.engine.errors import InvalidInput
+from ringback.engine.fields import text
 from ringback.engine.model import Channel, StepPlan
 
 MAX_STEPS = 10
@@ -73,29 +74,13 @@ class TemplateDef:
         }
 
 
-def _text(data: Mapping[str, Any], key: str, limit: int, required: bool, default: str = "") -> str:
-    value = data.get(key, default)
-    if value is None and not required:
-        return default
-    if not isinstance(value, str):
-        raise InvalidInput(key, f"{key} must be a string")
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(key, f"{key} is required")
-    if len(value) > limit:
-        raise InvalidInput(key, f"{key} must be at most {limit} characters")
-    return value
-
-
 def _e164(value: Any, field: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput(field, f"{field} must be a phone number in E.164 form")
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
-        raise InvalidInput(
-            field, f"{field} must be a phone number in E.164 form, e.g. +14155550100"
-        ) from None
+        raise InvalidInput(field, f"{field} must be a phone number in E.164 form, e.g. +14155550100") from None
     if not phonenumbers.is_possible_number(number):
         raise InvalidInput(field, f"{field} is not a possible phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -108,27 +93,20 @@ def parse_template(data: Any) -> TemplateDef:
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
         raise InvalidInput(unknown[0], f"unknown field {unknown[0]!r}")
-    name = _text(data, "name", 200, required=True)
-    goal = _text(data, "goal", 2000, required=True)
-    tone = (
-        _text(data, "tone", 200, required=False, default="friendly and professional")
-        or "friendly and professional"
-    )
-    description = _text(data, "description", 1000, required=False)
+    name = text(data.get("name"), "name", 200, required=True)
+    goal = text(data.get("goal"), "goal", 2000, required=True)
+    tone = text(data.get("tone"), "tone", 200, required=False) or "friendly and professional"
+    description = text(data.get("description"), "description", 1000, required=False)
 
     channels_raw = data.get("allowed_channels")
     if not isinstance(channels_raw, list) or not channels_raw:
-        raise InvalidInput(
-            "allowed_channels", "allowed_channels must be a non-empty list of email, sms, voice"
-        )
+        raise InvalidInput("allowed_channels", "allowed_channels must be a non-empty list of email, sms, voice")
     allowed: set[Channel] = set()
     for i, raw in enumerate(channels_raw):
         try:
             allowed.add(Channel(raw))
         except ValueError:
-            raise InvalidInput(
-                f"allowed_channels[{i}]", f"unknown channel {raw!r}; use email, sms or voice"
-            ) from None
+            raise InvalidInput(f"allowed_channels[{i}]", f"unknown channel {raw!r}; use email, sms or voice") from None
 
     steps_raw = data.get("steps")
     if not isinstance(steps_raw, list) or not steps_raw:
@@ -152,9 +130,7 @@ def parse_template(data: Any) -> TemplateDef:
                 f"{field}.delay_seconds", f"delay_seconds must be an integer from 0 to {MAX_DELAY_SECONDS}"
             )
         if i == 0 and delay != 0:
-            raise InvalidInput(
-                f"{field}.delay_seconds", "the first step goes out at once: its delay_seconds must be 0"
-            )
+            raise InvalidInput(f"{field}.delay_seconds", "the first step goes out at once: its delay_seconds must be 0")
         steps.append(StepPlan(index=i, channel=channel, delay_seconds=delay))
 
     sender = _parse_sender(data.get("sender"), {s.channel for s in steps})
@@ -180,7 +156,7 @@ def _parse_sender(raw: Any, used: set[Channel]) -> Sender:
     unknown = sorted(set(raw) - _SENDER_FIELDS)
     if unknown:
         raise InvalidInput(f"sender.{unknown[0]}", f"unknown field {unknown[0]!r}")
-    name = _text(raw, "name", 100, required=True)
+    name = text(raw.get("name"), "sender.name", 100, required=True)
     email = raw.get("email") or None
     if email is not None:
         try:
@@ -190,9 +166,7 @@ def _parse_sender(raw: Any, used: set[Channel]) -> Sender:
     phone = _e164(raw["phone"], "sender.phone") if raw.get("phone") else None
     service = raw.get("messaging_service_sid") or None
     if service is not None and not (isinstance(service, str) and re.fullmatch(r"MG[0-9a-fA-F]{32}", service)):
-        raise InvalidInput(
-            "sender.messaging_service_sid", "messaging_service_sid must look like MG followed by 32 hex"
-        )
+        raise InvalidInput("sender.messaging_service_sid", "messaging_service_sid must look like MG followed by 32 hex")
     if Channel.EMAIL in used and not email:
         raise InvalidInput("sender.email", "a template with email steps needs sender.email")
     if Channel.VOICE in used and not phone:
