@@ -227,3 +227,24 @@ def test_another_workspace_cannot_see_the_enrollment_or_the_contact(api, clock):
     assert api.get(f"/api/v1/contacts/{body['contact_id']}", key=other.api_key).status_code == 404
     start_other = api.post("/api/v1/sequences/start", seed_lead(api.template_id), key=other.api_key)
     assert start_other.status_code == 404 and start_other.json["error"]["details"]["field"] == "template_id"
+
+
+def test_concurrent_calls_for_the_same_new_email_end_with_one_contact(api):
+    import threading
+
+    results = []
+    barrier = threading.Barrier(4)
+
+    def call(i: int) -> None:
+        barrier.wait()
+        results.append(api.post("/api/v1/sequences/start", seed_lead(api.template_id, idempotency_key=f"k{i}")))
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert [r.status_code for r in results] == [202] * 4
+    assert len({r.json["contact_id"] for r in results}) == 1
+    assert sum(r.json["contact_created"] for r in results) == 1
