@@ -135,6 +135,7 @@ class Supervisor(pykka.ThreadingActor):
                         language,
                         zone,
                         now,
+                        cmd.request.metadata,
                     )
                     body = {
                         "sequence_id": created.sequence_id,
@@ -147,6 +148,7 @@ class Supervisor(pykka.ThreadingActor):
                         "language": language.code,
                         "timezone": zone.zone,
                         "status_url": f"/api/v1/sequences/enrollments/{created.enrollment_id}",
+                        "metadata": cmd.request.metadata,
                     }
                     if cmd.request.idempotency_key:
                         idempotency.complete(cmd.workspace_id, cmd.request.idempotency_key, 202, body)

@@ -57,6 +57,7 @@ def create(
     language: LanguageChoice,
     zone: TimezoneChoice,
     now: datetime,
+    metadata: dict[str, str] | None = None,
 ) -> Created:
     """Insert the sequence, the enrollment (generating) and its steps. Call inside the start transaction."""
     sequence_id, enrollment_id = new_id("seq"), new_id("enr")
@@ -77,6 +78,7 @@ def create(
         timezone=zone.zone,
         timezone_candidates=list(zone.candidates or (zone.zone,)),
         timezone_source=zone.source,
+        metadata=metadata or {},
         created_at=now,
         updated_at=now,
     )
@@ -361,6 +363,7 @@ def enrollment_view(workspace_id: str, enrollment_id: str, public_url: str = "")
         "timezone": row.timezone,
         "timezone_source": row.timezone_source,
         "model": row.sequence.model,
+        "metadata": row.metadata,
         "created_at": _iso(row.created_at),
         "updated_at": _iso(row.updated_at),
         "steps": [_step_view(s) for s in steps],

@@ -177,6 +177,7 @@ class Enrollment(BaseModel):
     decided_at = UTCDateTimeField(null=True)
     decided_by = CharField(max_length=200, null=True)
     status_reason = CharField(max_length=500, null=True)
+    metadata = JSONField(default=dict)  # the caller's own references (lead id, campaign...), returned as given
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
 

@@ -248,3 +248,12 @@ def test_concurrent_calls_for_the_same_new_email_end_with_one_contact(api):
     assert [r.status_code for r in results] == [202] * 4
     assert len({r.json["contact_id"] for r in results}) == 1
     assert sum(r.json["contact_created"] for r in results) == 1
+
+
+def test_metadata_is_stored_and_returned(api):
+    lead = seed_lead(api.template_id, metadata={"crm_lead_id": "84211", "campaign": "spring"})
+    body = api.post("/api/v1/sequences/start", lead).json
+    assert body["metadata"] == {"crm_lead_id": "84211", "campaign": "spring"}
+    assert enrollment(api, body["enrollment_id"])["metadata"] == {"crm_lead_id": "84211", "campaign": "spring"}
+    too_many = seed_lead(api.template_id, idempotency_key="x", metadata={f"k{i}": "v" for i in range(21)})
+    assert api.post("/api/v1/sequences/start", too_many).json["error"]["details"]["field"] == "metadata"
