@@ -75,7 +75,10 @@ def cmd_keys(args: argparse.Namespace) -> int:
         if accounts.get_workspace(args.workspace) is None:
             raise SystemExit(f"no workspace {args.workspace}")
         scopes = frozenset(s.strip() for s in args.scopes.split(",") if s.strip())
-        key_id, plain = accounts.create_key(args.workspace, _now(), live=args.live, scopes=scopes)
+        try:
+            key_id, plain = accounts.create_key(args.workspace, _now(), live=args.live, scopes=scopes)
+        except ValueError as error:
+            raise SystemExit(str(error)) from None
         _print(
             args,
             {"key_id": key_id, "api_key": plain},
@@ -97,6 +100,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def cmd_templates(args: argparse.Namespace) -> int:
     _open(_settings(args))
     if args.templates_command == "create":
+        if accounts.get_workspace(args.workspace) is None:
+            raise SystemExit(f"no workspace {args.workspace}")
         try:
             template = parse_template(json.loads(Path(args.file).read_text()))
         except InvalidInput as error:
@@ -120,7 +125,10 @@ def cmd_workspaces(args: argparse.Namespace) -> int:
         for ws in accounts.list_workspaces():
             print(f"{ws.id}  {ws.name}  plan={ws.plan}  features={','.join(sorted(ws.features))}")
     else:
-        accounts.set_plan(args.workspace, args.plan)
+        try:
+            accounts.set_plan(args.workspace, args.plan)
+        except LookupError as error:
+            raise SystemExit(str(error)) from None
         print(f"{args.workspace} is now on plan {args.plan}")
     return 0
 

@@ -156,8 +156,11 @@ def load_settings(
     hints = typing.get_type_hints(Settings)
     values: dict[str, Any] = {}
     if config_file:
-        with open(config_file, "rb") as handle:
-            data = tomllib.load(handle)
+        try:
+            with open(config_file, "rb") as handle:
+                data = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise SettingsError(f"{config_file}: {error}") from None
         unknown = set(data) - set(hints)
         if unknown:
             raise SettingsError(f"{config_file}: unknown settings {sorted(unknown)}")
@@ -167,7 +170,10 @@ def load_settings(
         if key in env:
             values[name] = env[key]
         elif key + "_FILE" in env:
-            values[name] = Path(env[key + "_FILE"]).read_text().strip()
+            try:
+                values[name] = Path(env[key + "_FILE"]).read_text().strip()
+            except OSError as error:
+                raise SettingsError(f"{key}_FILE: cannot read {env[key + '_FILE']!r}: {error.strerror}") from None
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**{name: _coerce(name, hints[name], raw) for name, raw in values.items()})
     _check(settings)

@@ -6,8 +6,11 @@ HTTP. Shutdown runs in reverse and ends by stopping whatever actor is left.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -16,6 +19,7 @@ import pykka
 
 from ringback.actors.clock import ClockActor, Ticker
 from ringback.actors.dispatcher import ChannelRouter, DispatcherWorker
+from ringback.actors.enrollment import EnrollmentActor
 from ringback.actors.generator import GeneratorWorker
 from ringback.actors.messages import Recover, Stats
 from ringback.actors.notifier import NotifierWorker
@@ -46,6 +50,11 @@ from ringback.tokens import TokenSigner, load_or_create_secret
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 10.0
+GAUGES = {
+    "live_enrollments": "Live enrollment actors (bounded by RINGBACK_MAX_LIVE_ENROLLMENTS).",
+    "waiting_enrollments": "Enrollments with events waiting for room under the live-actor bound.",
+    "recovery_backlog": "Enrollments found at start-up that still wait to be resumed.",
+}
 
 
 @dataclass
@@ -92,10 +101,16 @@ def build_providers(settings: Settings) -> Providers:
 
 class Node:
     def __init__(
-        self, settings: Settings, clock: Clock | None = None, providers: Providers | None = None
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        providers: Providers | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`clock` is business time (steps, windows); `monotonic` paces re-activations against the providers."""
         self.settings = settings
         self.clock = clock or SystemClock()
+        self._monotonic = monotonic
         self._providers = providers
         self.metrics = Metrics()
         self.db = None
@@ -107,6 +122,7 @@ class Node:
         self._ticker: Ticker | None = None
         self._server: HttpServer | None = None
         self._stopped = threading.Event()
+        self._stopping = threading.Lock()
 
     # --- start ---------------------------------------------------------------------------------------
 
@@ -132,7 +148,7 @@ class Node:
             policy=self._policy,
         )
         self.supervisor = Supervisor.start(
-            runtime, s.max_live_enrollments, s.recovery_rate_per_second, self._record_metric
+            runtime, s.max_live_enrollments, s.recovery_rate_per_second, self._record_metric, self._monotonic
         )
         runtime.supervisor = self.supervisor
         fallback = OfflineWriter()
@@ -140,18 +156,19 @@ class Node:
             "generator",
             s.generator_pool_size,
             lambda c: GeneratorWorker.start(c, providers.writer, fallback, self.supervisor),
+            self._record_metric,
         )
         runtime.dispatchers = Pool(
             "dispatcher",
             s.dispatcher_pool_size,
-            lambda c: DispatcherWorker.start(
-                c, self.router, self.supervisor, self.clock.now, s.retry_base_seconds
-            ),
+            lambda c: DispatcherWorker.start(c, self.router, self.supervisor, self.clock.now, s.retry_base_seconds),
+            self._record_metric,
         )
         runtime.notifiers = Pool(
             "notifier",
             s.notifier_pool_size,
             lambda c: NotifierWorker.start(c, providers.mailer, s.smtp_from, self.supervisor),
+            self._record_metric,
         )
         self._pools = [runtime.generators, runtime.dispatchers, runtime.notifiers]
         self._clock_ref = runtime.clock_ref = ClockActor.start(self.clock, self.supervisor)
@@ -214,28 +231,66 @@ class Node:
     def ready_checks(self) -> dict[str, object]:
         return {"database": lambda: ping(self.db), "actors": lambda: self.supervisor.is_alive()}
 
-    def _record_metric(self, name: str, value: float = 1) -> None:
-        if name == "live_enrollments":
-            self.metrics.gauge("ringback_live_enrollments", "Live enrollment actors").set(value)
-        else:
-            self.metrics.counter(f"ringback_{name}_total", name.replace("_", " ")).inc(value)
+    def _record_metric(self, name: str, value: float = 1, **labels: str) -> None:
+        """The actors' one metrics hook: a few names are gauges, every other name counts (`ringback_<name>_total`)."""
+        if name in GAUGES:
+            self.metrics.gauge(f"ringback_{name}", GAUGES[name]).set(value)
+            return
+        counter = self.metrics.counter(
+            f"ringback_{name}_total", name.replace("_", " ").capitalize() + ".", tuple(labels)
+        )
+        (counter.labels(**labels) if labels else counter).inc(value)
 
-    # --- stop ----------------------------------------------------------------------------------------
+    # --- stop ---------------------------------------------------------------------------------------
 
     def stop(self) -> None:
+        """Stop accepting requests, let work in flight finish (bounded), persist, stop every actor.
+
+        Safe to call twice (a second SIGTERM while stopping is ignored). Work still queued when the
+        grace period ends is already committed as in flight, so recovery resumes it after a restart.
+        """
+        if not self._stopping.acquire(blocking=False):
+            return
+        deadline = time.monotonic() + self.settings.shutdown_grace_seconds
         if self._server is not None:
-            self._server.close()  # stop accepting requests first
+            self._server.close()  # stop accepting requests; the ones being answered finish
         if self._ticker is not None:
-            self._ticker.stop()
-        for pool in reversed(self._pools):
-            pool.stop(timeout=self.settings.shutdown_grace_seconds)  # lets in-flight sends finish
-        for ref in (self._clock_ref, self.supervisor):
+            self._ticker.stop()  # no new wakes: from here on, only work already started moves
+        if self.supervisor is not None and not self._drain(deadline):
+            log.warning(
+                "shutdown: work still in flight after %.0f s; recovery resumes it", self.settings.shutdown_grace_seconds
+            )
+        for pool in self._pools:
+            pool.stop(deadline)
+        for ref in (self.supervisor, self._clock_ref):  # the supervisor first: its enrollments may still set wakes
             if ref is not None:
-                try:
+                with contextlib.suppress(pykka.Timeout):
                     ref.stop(block=True, timeout=STOP_TIMEOUT)
-                except (pykka.ActorDeadError, pykka.Timeout):
-                    pass
-        pykka.ActorRegistry.stop_all(block=True, timeout=STOP_TIMEOUT)
+        for ref in pykka.ActorRegistry.get_all():
+            ref.stop(block=False)  # the safety net; a worker stuck in a provider call is a daemon: no waiting for it
         if self.db is not None:
             self.db.close()
         self._stopped.set()
+
+    def _drain(self, deadline: float) -> bool:
+        """Wait until no pool has a job and no actor holds an event that could make one; False at the deadline.
+
+        Work cascades (written content → a send → the next step at once), so one quiet moment is not
+        enough: after the pools are empty, an `ask` to the supervisor and then to every enrollment
+        actor proves their inboxes are handled; if still no job was handed out meanwhile, all is done.
+        """
+        while time.monotonic() < deadline:
+            if any(pool.in_flight() for pool in self._pools):
+                time.sleep(0.02)
+                continue
+            taken = sum(pool.taken() for pool in self._pools)
+            try:
+                self.supervisor.ask(Stats(), timeout=max(deadline - time.monotonic(), 0.01))
+                for ref in pykka.ActorRegistry.get_by_class(EnrollmentActor):
+                    with contextlib.suppress(pykka.ActorDeadError):
+                        ref.ask(Stats(), timeout=max(deadline - time.monotonic(), 0.01))
+            except pykka.Timeout:
+                return False
+            if taken == sum(pool.taken() for pool in self._pools) and not any(p.in_flight() for p in self._pools):
+                return True
+        return False

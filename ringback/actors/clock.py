@@ -3,6 +3,8 @@
 pykka has no timers, so a small ticker thread tells the clock `ClockTick` every `tick_seconds`;
 the clock compares due times with the injected Clock, so tests move time by hand. Due wakes and
 every tick go to the supervisor, which routes wakes and re-activates passivated enrollments.
+Only near wakes come here (an enrollment waiting longer is passivated and found by the
+supervisor's due poll), so the heap stays as small as the set of live enrollments.
 """
 
 from __future__ import annotations
@@ -24,15 +26,21 @@ class ClockActor(pykka.ThreadingActor):
         self._clock = clock
         self._supervisor = supervisor
         self._heap: list[tuple[datetime, str]] = []
+        self._queued: set[tuple[datetime, str]] = set()  # an actor repeats its WakeAt after every event
 
     def on_receive(self, message: object) -> None:
         if isinstance(message, WakeMeAt):
-            heapq.heappush(self._heap, (message.at, message.enrollment_id))
+            entry = (message.at, message.enrollment_id)
+            if entry not in self._queued:
+                self._queued.add(entry)
+                heapq.heappush(self._heap, entry)
         elif isinstance(message, ClockTick):
             now = self._clock.now()
             due = set()
             while self._heap and self._heap[0][0] <= now:
-                due.add(heapq.heappop(self._heap)[1])
+                entry = heapq.heappop(self._heap)
+                self._queued.discard(entry)
+                due.add(entry[1])
             for enrollment_id in sorted(due):
                 self._supervisor.tell(Deliver(enrollment_id, Wake()))
             self._supervisor.tell(Tick(now))

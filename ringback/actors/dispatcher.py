@@ -13,9 +13,10 @@ import pykka
 from ringback.actors.messages import SendWork
 from ringback.actors.pool import LoadCounter, PoolWorker
 from ringback.actors.replies import reply
-from ringback.engine.events import SendFailed, SendSucceeded
+from ringback.engine.events import SendFailed, SendOutcomeUnknown, SendSucceeded
 from ringback.engine.model import Channel
 from ringback.providers.channels.base import ChannelAdapter, SendError
+from ringback.providers.channels.twilio_channel import OutcomeUnknownError
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,10 @@ class DispatcherWorker(PoolWorker):
 
     def handle_crash(self, message: Any) -> None:
         if isinstance(message, SendWork):
-            failed = SendFailed(
-                message.index, message.attempt, "internal_error", "the dispatcher crashed", False
-            )
+            failed = SendFailed(message.index, message.attempt, "internal_error", "the dispatcher crashed", False)
             reply(self._supervisor, message.enrollment_id, failed)
 
-    def _send(self, work: SendWork) -> SendSucceeded | SendFailed:
+    def _send(self, work: SendWork) -> SendSucceeded | SendFailed | SendOutcomeUnknown:
         adapter = self._router.adapter(work.message.channel, work.sandbox)
         if adapter is None:
             return SendFailed(
@@ -79,6 +78,11 @@ class DispatcherWorker(PoolWorker):
             )
         try:
             receipt = adapter.send(work.message)
+        except OutcomeUnknownError as error:
+            # The SMS or call may exist: never send it again blindly (DESIGN §5). The step goes to `unknown`,
+            # where a late status callback can still settle it.
+            log.warning("send of step %s attempt %d: outcome unknown", work.message.step_id, work.attempt)
+            return SendOutcomeUnknown(work.index, work.attempt, error.message)
         except SendError as error:
             log.warning(
                 "send of step %s attempt %d failed: %s %s",

@@ -1,13 +1,17 @@
 """One actor per live enrollment: applies events to the pure state machine, persists, then acts.
 
 The database is the source of truth; this actor is a cache of one enrollment that the supervisor
-can rebuild from storage at any time (after passivation, a crash or a restart).
+can rebuild from storage at any time (after passivation, a crash or a restart). What it persists
+as `next_wake_at` is the contract with the supervisor: set only while the enrollment merely waits
+for time (the supervisor's due poll wakes it), empty while work is in flight (start-up recovery
+resumes it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pykka
@@ -26,7 +30,7 @@ from ringback.actors.runtime import Runtime
 from ringback.engine import events as ev
 from ringback.engine.enrollment import EnrollmentState
 from ringback.engine.machine import is_busy, is_finished, next_due, transition
-from ringback.engine.model import Channel, GenerationRequest
+from ringback.engine.model import Channel, EnrollmentStatus, GenerationRequest
 from ringback.providers.channels.base import OutboundMessage
 from ringback.storage import contacts, enrollments
 
@@ -43,15 +47,21 @@ class EnrollmentActor(pykka.ThreadingActor):
         self._last_seq = 0
 
     def on_receive(self, message: Any) -> None:
+        """Any other message is a no-op: shutdown uses an `ask` as a barrier behind the events queued here."""
         if isinstance(message, Apply):
             self._last_seq = message.seq
             self.apply(message.event)
             self._maybe_release()
 
     def on_failure(self, exception_type, exception_value, traceback) -> None:
-        log.error("enrollment %s crashed: %r", self._id, exception_value)
-        if self._rt.supervisor is not None:
-            self._rt.supervisor.tell(EnrollmentCrashed(self._id, self.actor_urn, repr(exception_value)))
+        # pykka has logged the traceback; this line ties it to the enrollment. The supervisor restarts us.
+        log.error("enrollment %s crashed on event %d: %r", self._id, self._last_seq, exception_value)
+        self._tell_supervisor(EnrollmentCrashed(self._id, self.actor_urn, repr(exception_value)))
+
+    def _tell_supervisor(self, message: Any) -> None:
+        # Dead only while shutting down: storage already holds everything, recovery resumes from there.
+        with contextlib.suppress(pykka.ActorDeadError):
+            self._rt.supervisor.tell(message)
 
     # --- the cycle: transition, persist, act --------------------------------------------------------
 
@@ -67,7 +77,7 @@ class EnrollmentActor(pykka.ThreadingActor):
             self._context.workspace_id,
             outcome.timeline,
             now,
-            next_due(outcome.state),
+            None if is_busy(outcome.state) else next_due(outcome.state),
         )
         self._state = outcome.state
         for effect in outcome.effects:
@@ -78,25 +88,26 @@ class EnrollmentActor(pykka.ThreadingActor):
             self._rt.generators.tell(GenerateWork(self._id, self._generation_request(effect.indexes)))
         elif isinstance(effect, ev.Dispatch):
             self._dispatch(effect)
-        elif isinstance(effect, ev.WakeAt):
+        elif isinstance(effect, ev.WakeAt) and not self._far(effect.at):
+            # A far wake is left to the supervisor's due poll: this actor is about to be passivated.
             self._rt.clock_ref.tell(WakeMeAt(self._id, effect.at))
         elif isinstance(effect, ev.NotifyAdmins):
             self._notify_admins()
         elif isinstance(effect, ev.SequenceModel):
             enrollments.set_sequence_model(self._context.sequence_id, effect.model)
 
+    def _far(self, due: datetime) -> bool:
+        return due - self._rt.clock.now() > timedelta(seconds=self._rt.passivate_after_seconds)
+
     def _maybe_release(self) -> None:
-        """Finished, or only waiting for a step far away: give the thread back (passivation)."""
+        """Finished, or only waiting for a step far away or for a human: give the thread back (passivation)."""
         state = self._state
         if state is None or is_busy(state):
             return
         due = next_due(state)
-        far = due is not None and due - self._rt.clock.now() > timedelta(
-            seconds=self._rt.passivate_after_seconds
-        )
-        waiting_for_human = state.status.value == "pending_approval" and state.admins_notified
-        if is_finished(state) or far or waiting_for_human:
-            self._rt.supervisor.tell(ReleaseMe(self._id, self.actor_urn, self._last_seq, due))
+        waiting_for_human = state.status == EnrollmentStatus.PENDING_APPROVAL and state.admins_notified
+        if is_finished(state) or (due is not None and self._far(due)) or waiting_for_human:
+            self._tell_supervisor(ReleaseMe(self._id, self.actor_urn, self._last_seq, due))
 
     # --- effects ---------------------------------------------------------------------------------------
 
@@ -127,9 +138,7 @@ class EnrollmentActor(pykka.ThreadingActor):
             self.apply(ev.SendSkipped(effect.index, "contact opted out of this channel"))
             return
         self._rt.dispatchers.tell(
-            SendWork(
-                self._id, effect.index, effect.attempt, self._state.sandbox, self._outbound(effect.index)
-            )
+            SendWork(self._id, effect.index, effect.attempt, self._state.sandbox, self._outbound(effect.index))
         )
 
     def _outbound(self, index: int) -> OutboundMessage:
@@ -152,9 +161,7 @@ class EnrollmentActor(pykka.ThreadingActor):
                 sender.email
                 if step.channel == Channel.EMAIL
                 else (
-                    sender.messaging_service_sid
-                    if step.channel == Channel.SMS and not sender.phone
-                    else sender.phone
+                    sender.messaging_service_sid if step.channel == Channel.SMS and not sender.phone else sender.phone
                 )
             )
             or "",

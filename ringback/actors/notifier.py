@@ -44,15 +44,14 @@ class NotifierWorker(PoolWorker):
         if not isinstance(message, NotifyWork):
             return
         delivered = []
-        for address in message.recipients:
-            if self._mailer is None:
-                # No SMTP configured: the review link still reaches a human through the log.
-                log.warning(
-                    "no SMTP configured; review email for %s not sent. %s",
-                    message.enrollment_id,
-                    message.text.splitlines()[-1] if message.text else "",
-                )
-                continue
+        if self._mailer is None and message.recipients:
+            # No SMTP configured: the review link still reaches a human through the log (its last line).
+            log.warning(
+                "no SMTP configured; review email for %s not sent. %s",
+                message.enrollment_id,
+                message.text.splitlines()[-1] if message.text else "",
+            )
+        for number, address in enumerate(message.recipients if self._mailer else ()):
             try:
                 self._mailer.send_email(
                     to=address,
@@ -61,11 +60,10 @@ class NotifierWorker(PoolWorker):
                     html=message.html,
                     sender_name="ringback",
                     sender_address=self._sender,
-                    message_id=f"<review-{message.enrollment_id}-{len(delivered)}@ringback>",
+                    # Stable per enrollment and recipient: a re-send after a crash can be de-duplicated.
+                    message_id=f"<review-{message.enrollment_id}-{number}@ringback>",
                 )
                 delivered.append(address)
             except SendError as error:
-                log.error(
-                    "review email for %s failed: %s", message.enrollment_id, error.code or error.message
-                )
+                log.error("review email for %s failed: %s", message.enrollment_id, error.code or error.message)
         reply(self._supervisor, message.enrollment_id, AdminsNotified(tuple(delivered)))

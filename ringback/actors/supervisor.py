@@ -2,15 +2,23 @@
 
 It owns the map enrollment id → live actor and bounds it (`max_live`); events for enrollments
 beyond the bound wait here, in order, never dropped. It re-activates passivated enrollments when
-they come due, resumes open ones at start-up at a bounded rate, and restarts crashed ones.
+they come due and resumes open ones at start-up, both at a bounded rate so a restart after an
+outage does not stampede the providers, and it restarts crashed ones from storage.
+
+No event is lost to an actor's death: pykka drops whatever a dead actor still had in its inbox, so
+the supervisor keeps every event it told a live actor until the actor confirms it (`ReleaseMe`),
+and hands the unconfirmed ones to the restarted actor.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections import OrderedDict, deque
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import peewee
@@ -40,8 +48,13 @@ from ringback.storage.db import write_transaction
 from ringback.storage.models import database_proxy
 
 log = logging.getLogger(__name__)
-MAX_RESTARTS = 3
-DUE_POLL = timedelta(seconds=1)
+MAX_RESTARTS = 3  # restarts in a row (without a clean release in between) before the enrollment is failed
+DUE_POLL_SECONDS = 1.0
+STOP_LIVE_SECONDS = 10.0
+# Asked by HTTP threads: an exception goes back to the caller. Everything else is told, and must not kill us.
+_COMMANDS = (StartCommand, DecideCommand, Stats)
+# A restarted actor begins with `Recovered`, which re-does what these would (generate, reconcile sends).
+_REPLACED_BY_RECOVERY = (ev.Started, ev.Recovered)
 
 
 class NotFound(Exception):
@@ -56,41 +69,90 @@ class Conflict(Exception):
 class _Live:
     ref: pykka.ActorRef
     seq: int = 0
+    unconfirmed: list[tuple[int, ev.Event]] = field(default_factory=list)  # told, not yet confirmed
+
+
+class Pacer:
+    """A token bucket in real time: at most `rate` re-activations per second, one second's worth banked.
+
+    It paces work against the providers, so it runs on the monotonic clock, never on the business
+    clock (which tests freeze and jump).
+    """
+
+    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._rate = rate
+        self._now = monotonic
+        self._tokens = rate
+        self._last = monotonic()
+
+    def available(self) -> int:
+        now = self._now()
+        self._tokens = min(self._tokens + (now - self._last) * self._rate, self._rate)
+        self._last = now
+        return int(self._tokens)
+
+    def take(self) -> bool:
+        if self.available() < 1:
+            return False
+        self._tokens -= 1
+        return True
 
 
 class Supervisor(pykka.ThreadingActor):
-    def __init__(self, runtime: Runtime, max_live: int, recovery_rate: float, on_metric=None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        max_live: int,
+        recovery_rate: float,
+        on_metric: Callable[..., None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        due_poll_seconds: float = DUE_POLL_SECONDS,
+    ) -> None:
         super().__init__()
         self._rt = runtime
         self._max_live = max_live
-        self._recovery_rate = recovery_rate
+        self._pacer = Pacer(recovery_rate, monotonic)
+        self._monotonic = monotonic
+        self._due_poll_seconds = due_poll_seconds
         self._live: dict[str, _Live] = {}
         self._waiting: OrderedDict[str, list[ev.Event]] = OrderedDict()
         self._backlog: deque[str] = deque()
         self._restarts: dict[str, int] = {}
-        self._last_tick: datetime | None = None
-        self._last_due_poll: datetime | None = None
-        self._recovery_budget = 0.0
-        self._metric = on_metric or (lambda name, value=1: None)
-
-    # --- message routing ---------------------------------------------------------------------------
-
-    def on_receive(self, message: Any) -> Any:
-        handler = {
+        self._last_poll: tuple[float, datetime] | None = None  # (monotonic, business time) of the last due poll
+        self._more_due = False
+        self._metric = on_metric or (lambda name, value=1, **labels: None)
+        self._handlers: dict[type, Callable[[Any], Any]] = {
             StartCommand: self._start,
             DecideCommand: self._decide,
+            Stats: lambda m: self.stats(),
             Deliver: lambda m: self._deliver(m.enrollment_id, m.event),
             StopContact: self._stop_contact,
             ReleaseMe: self._release,
             EnrollmentCrashed: self._crashed,
             Recover: self._recover,
             Tick: self._tick,
-            Stats: lambda m: self.stats(),
-        }.get(type(message))
+        }
+
+    # --- message routing ---------------------------------------------------------------------------
+
+    def on_receive(self, message: Any) -> Any:
+        handler = self._handlers.get(type(message))
         if handler is None:
             log.error("supervisor: unexpected %s", type(message).__name__)
             return None
-        return handler(message)
+        if isinstance(message, _COMMANDS):
+            return handler(message)
+        try:
+            handler(message)
+        except Exception:
+            # Nobody waits for a told message; one bad enrollment (or a locked database) must not stop routing.
+            log.exception(
+                "supervisor: %s for enrollment %s failed",
+                type(message).__name__,
+                getattr(message, "enrollment_id", "-"),
+            )
+            self._metric("supervisor_errors")
+        return None
 
     def stats(self) -> dict[str, int]:
         return {
@@ -98,6 +160,10 @@ class Supervisor(pykka.ThreadingActor):
             "waiting_enrollments": len(self._waiting),
             "recovery_backlog": len(self._backlog),
         }
+
+    def _gauges(self) -> None:
+        for name, value in self.stats().items():
+            self._metric(name, value)
 
     # --- commands (asked by HTTP threads) ----------------------------------------------------------
 
@@ -122,9 +188,7 @@ class Supervisor(pykka.ThreadingActor):
                     language = resolve_language(
                         profile.language, profile.notes, profile.phones, workspace.default_language
                     )
-                    zone = resolve_timezone(
-                        profile.timezone, profile.notes, profile.phones, workspace.default_timezone
-                    )
+                    zone = resolve_timezone(profile.timezone, profile.notes, profile.phones, workspace.default_timezone)
                     created = enrollments.create(
                         cmd.workspace_id,
                         cmd.request.template_id,
@@ -184,6 +248,10 @@ class Supervisor(pykka.ThreadingActor):
         return EnrollmentStatus.REJECTED.value
 
     def _edit(self, cmd: DecideCommand) -> str:
+        view = enrollments.enrollment_view(cmd.workspace_id, cmd.enrollment_id) or {}
+        if view.get("review", {}).get("decided_at"):
+            # Decided a moment ago: the actor may not have applied it yet, but the claim is already final.
+            raise Conflict("the enrollment was already decided")
         channels = enrollments.step_channels(cmd.enrollment_id)
         allowlist = enrollments.load_context(cmd.enrollment_id).template.link_allowlist
         checked = []
@@ -208,17 +276,14 @@ class Supervisor(pykka.ThreadingActor):
                 return
             live = self._spawn(enrollment_id)
         live.seq += 1
+        live.unconfirmed.append((live.seq, event))
         try:
             live.ref.tell(Apply(event, live.seq))
         except pykka.ActorDeadError:
-            # It crashed between our last message and this one: start it again from storage.
-            self._live.pop(enrollment_id, None)
-            self._waiting.setdefault(enrollment_id, []).extend([ev.Recovered(), event])
-            self._admit_waiting()
+            self._restart(enrollment_id, "the actor stopped")
 
     def _spawn(self, enrollment_id: str) -> _Live:
-        ref = EnrollmentActor.start(enrollment_id, self._rt)
-        live = self._live[enrollment_id] = _Live(ref)
+        live = self._live[enrollment_id] = _Live(EnrollmentActor.start(enrollment_id, self._rt))
         self._metric("live_enrollments", len(self._live))
         return live
 
@@ -227,31 +292,50 @@ class Supervisor(pykka.ThreadingActor):
             enrollment_id, events = self._waiting.popitem(last=False)
             for event in events:
                 self._deliver(enrollment_id, event)
+        self._gauges()
 
     def _release(self, msg: ReleaseMe) -> None:
         live = self._live.get(msg.enrollment_id)
-        if live is None or live.ref.actor_urn != msg.actor_urn or live.seq != msg.last_seq:
+        if live is None or live.ref.actor_urn != msg.actor_urn:
+            return
+        live.unconfirmed = [(seq, event) for seq, event in live.unconfirmed if seq > msg.last_seq]
+        if live.seq != msg.last_seq:
             return  # it has newer events to handle; it will ask again
         del self._live[msg.enrollment_id]
         live.ref.stop(block=False)
         self._restarts.pop(msg.enrollment_id, None)
-        self._metric("live_enrollments", len(self._live))
         self._admit_waiting()
 
     def _crashed(self, msg: EnrollmentCrashed) -> None:
         live = self._live.get(msg.enrollment_id)
         if live is not None and live.ref.actor_urn == msg.actor_urn:
-            del self._live[msg.enrollment_id]
+            self._restart(msg.enrollment_id, msg.error)
+        # else: its death was already noticed when an event could not be told, and it was restarted then
+
+    def _restart(self, enrollment_id: str, error: str) -> None:
+        """Rebuild a dead enrollment actor from storage; hand it every event the dead one had not confirmed.
+
+        `Recovered` goes first so the state left behind is reconciled (a send in flight, content
+        being written) before the replayed facts; the machine ignores facts it has already applied.
+        """
+        dead = self._live.pop(enrollment_id)
         self._metric("enrollment_crashes")
-        count = self._restarts[msg.enrollment_id] = self._restarts.get(msg.enrollment_id, 0) + 1
+        count = self._restarts[enrollment_id] = self._restarts.get(enrollment_id, 0) + 1
+        replay = [event for _, event in dead.unconfirmed if not isinstance(event, _REPLACED_BY_RECOVERY)]
         if count > MAX_RESTARTS:
-            log.error("enrollment %s crashed %d times; marking it failed", msg.enrollment_id, count)
-            enrollments.mark_failed(
-                msg.enrollment_id, f"crashed {count} times: {msg.error[:200]}", self._rt.clock.now()
+            del self._restarts[enrollment_id]
+            log.error(
+                "enrollment %s crashed %d times in a row; marking it failed (%d unhandled events dropped)",
+                enrollment_id,
+                count,
+                len(replay),
             )
-            self._restarts.pop(msg.enrollment_id, None)
+            self._metric("enrollments_failed_by_crashes")
+            enrollments.mark_failed(enrollment_id, f"crashed {count} times: {error[:200]}", self._rt.clock.now())
         else:
-            self._deliver(msg.enrollment_id, ev.Recovered())
+            log.warning("enrollment %s: restart %d of %d from storage", enrollment_id, count, MAX_RESTARTS)
+            for event in (ev.Recovered(), *replay):
+                self._deliver(enrollment_id, event)
         self._admit_waiting()
 
     def _stop_contact(self, msg: StopContact) -> None:
@@ -261,34 +345,49 @@ class Supervisor(pykka.ThreadingActor):
     # --- time: recovery pacing and passivated enrollments coming due -------------------------------
 
     def _recover(self, _: Recover) -> None:
-        self._backlog.extend(i for i in enrollments.busy_open_ids() if i not in self._live)
-        log.info("recovery: %d enrollments to resume", len(self._backlog))
+        queued = set(self._backlog)
+        found = [i for i in enrollments.busy_open_ids() if i not in self._live and i not in queued]
+        self._backlog.extend(found)
+        log.info("recovery: %d enrollments to resume", len(found))
+        self._metric("recovered_enrollments", len(found))
+        self._gauges()
 
     def _tick(self, tick: Tick) -> None:
-        elapsed = (tick.now - self._last_tick).total_seconds() if self._last_tick else 0.0
-        self._last_tick = tick.now
-        self._recovery_budget = min(
-            self._recovery_budget + max(elapsed, 0.1) * self._recovery_rate, self._recovery_rate
-        )
-        while self._backlog and self._recovery_budget >= 1 and len(self._live) < self._max_live:
-            self._recovery_budget -= 1
+        while self._backlog and len(self._live) < self._max_live and self._pacer.take():
             self._deliver(self._backlog.popleft(), ev.Recovered())
-        if self._last_due_poll is None or tick.now - self._last_due_poll >= DUE_POLL or not self._live:
-            self._last_due_poll = tick.now
+        if self._backlog:
+            self._gauges()
+        if self._poll_due_now(tick.now):
             self._activate_due(tick.now)
 
+    def _poll_due_now(self, now: datetime) -> bool:
+        """Poll storage every `due_poll_seconds` (real or business time), and at once while a backlog remains."""
+        if self._more_due or self._last_poll is None:
+            return True
+        real, business = self._last_poll
+        interval = self._due_poll_seconds
+        return self._monotonic() - real >= interval or (now - business).total_seconds() >= interval
+
     def _activate_due(self, now: datetime) -> None:
-        room = self._max_live - len(self._live)
-        if room <= 0 or len(self._waiting) >= self._max_live:
+        self._last_poll = (self._monotonic(), now)
+        room = min(self._max_live - len(self._live), self._pacer.available())
+        if room <= 0 or self._waiting:
+            self._more_due = True  # no room now: try again on the next tick
             return
+        woken = 0
         for enrollment_id in enrollments.due_ids(now, limit=room + len(self._live)):
-            if enrollment_id not in self._live and enrollment_id not in self._waiting:
+            if woken == room:
+                break
+            if enrollment_id not in self._live and self._pacer.take():
                 self._deliver(enrollment_id, ev.Wake())
+                woken += 1
+        self._more_due = woken == room
 
     def on_stop(self) -> None:
-        for live in list(self._live.values()):
-            try:
-                live.ref.stop(block=True, timeout=5)
-            except (pykka.ActorDeadError, pykka.Timeout):
-                pass
+        """Stop the live enrollment actors; each first handles the events it already holds (and persists them)."""
+        stopping = [live.ref.stop(block=False) for live in self._live.values()]
+        deadline = time.monotonic() + STOP_LIVE_SECONDS
+        for future in stopping:
+            with contextlib.suppress(pykka.Timeout):
+                future.get(timeout=max(deadline - time.monotonic(), 0.01))
         self._live.clear()

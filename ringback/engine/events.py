@@ -87,6 +87,15 @@ class SendFailed:
 
 
 @dataclass(frozen=True)
+class SendOutcomeUnknown:
+    """The request reached the provider but its answer was lost: the message may or may not have gone out."""
+
+    index: int
+    attempt: int
+    message: str
+
+
+@dataclass(frozen=True)
 class SendSkipped:
     """The send-time re-check refused the step (suppressed contact, channel not configured...)."""
 
@@ -118,6 +127,7 @@ Event = (
     | AdminsNotified
     | SendSucceeded
     | SendFailed
+    | SendOutcomeUnknown
     | SendSkipped
     | DeliveryReported
 )

@@ -60,9 +60,7 @@ class _Builder:
         return Outcome(self.state, tuple(self.effects), tuple(self.timeline))
 
 
-def transition(
-    state: EnrollmentState, event: ev.Event, now: datetime, policy: Policy | None = None
-) -> Outcome:
+def transition(state: EnrollmentState, event: ev.Event, now: datetime, policy: Policy | None = None) -> Outcome:
     b = _Builder(state, now, policy or Policy())
     handler = _HANDLERS[type(event)]
     handler(b, event)
@@ -147,11 +145,7 @@ def _on_recovered(b: _Builder, _: ev.Recovered) -> None:
             b.effects.append(ev.Dispatch(step.index, step.attempts))
             b.note("step.resend_after_restart", index=step.index, attempt=step.attempts)
         else:
-            b.put(
-                step.evolve(
-                    status=StepStatus.UNKNOWN, note="outcome lost in a restart; reconcile before re-sending"
-                )
-            )
+            b.put(step.evolve(status=StepStatus.UNKNOWN, note="outcome lost in a restart; reconcile before re-sending"))
             b.note("step.unknown", index=step.index)
 
 
@@ -183,11 +177,7 @@ def _on_generation_failed(b: _Builder, event: ev.GenerationFailed) -> None:
     for index in event.indexes:
         step = b.state.step(index)
         if step.content is None and step.status == StepStatus.PLANNED:
-            b.put(
-                step.evolve(
-                    status=StepStatus.FAILED, last_error=event.reason, last_error_code="generation_failed"
-                )
-            )
+            b.put(step.evolve(status=StepStatus.FAILED, last_error=event.reason, last_error_code="generation_failed"))
     if b.state.status == S.GENERATING and (
         not b.state.auto_approve or _reachable(b.state)[0].status == StepStatus.FAILED
     ):
@@ -233,22 +223,39 @@ def _on_admins_notified(b: _Builder, event: ev.AdminsNotified) -> None:
 
 def _on_send_succeeded(b: _Builder, event: ev.SendSucceeded) -> None:
     step = b.state.step(event.index)
-    if step.status != StepStatus.SENDING or step.attempts != event.attempt:
+    if step.attempts != event.attempt:
         return  # a stale reply; the step has moved on
-    b.put(
-        step.evolve(
-            status=StepStatus.SENT,
-            provider=event.provider,
-            provider_id=event.provider_id,
-            sent_at=b.now,
-            delivery_rank=max(step.delivery_rank, 1),
-            last_error=None,
-            last_error_code=None,
-            note=None,
+    provider = {"provider": event.provider, "provider_id": event.provider_id}
+    if step.status == StepStatus.SENDING:
+        b.put(
+            step.evolve(
+                status=StepStatus.SENT,
+                sent_at=b.now,
+                delivery_rank=max(step.delivery_rank, 1),
+                last_error=None,
+                last_error_code=None,
+                note=None,
+                **provider,
+            )
         )
-    )
+    elif step.provider_id is None and step.status in (StepStatus.SENT, StepStatus.DELIVERED, StepStatus.FAILED):
+        # The provider's status callback overtook our own record of the send: keep its state, add the ids.
+        b.put(step.evolve(sent_at=step.sent_at or b.now, **provider))
+    else:
+        return
     b.note("step.sent", index=event.index, provider=event.provider, provider_id=event.provider_id)
     _push_back_later_steps(b, event.index)
+
+
+def _on_send_outcome_unknown(b: _Builder, event: ev.SendOutcomeUnknown) -> None:
+    step = b.state.step(event.index)
+    if step.status != StepStatus.SENDING or step.attempts != event.attempt:
+        return
+    note = "the provider may have sent it; not re-sent (a duplicate call is worse than a missed one)"
+    b.put(
+        step.evolve(status=StepStatus.UNKNOWN, last_error_code="outcome_unknown", last_error=event.message, note=note)
+    )
+    b.note("step.unknown", index=event.index, reason=event.message)
 
 
 def _on_send_failed(b: _Builder, event: ev.SendFailed) -> None:
@@ -257,9 +264,7 @@ def _on_send_failed(b: _Builder, event: ev.SendFailed) -> None:
         return
     errors = {"last_error_code": event.code, "last_error": event.message}
     if event.retryable and step.attempts < b.policy.max_attempts and event.retry_at is not None:
-        b.put(
-            step.evolve(status=StepStatus.SCHEDULED, scheduled_for=event.retry_at, note="retrying", **errors)
-        )
+        b.put(step.evolve(status=StepStatus.SCHEDULED, scheduled_for=event.retry_at, note="retrying", **errors))
         b.note(
             "step.retry",
             index=event.index,
@@ -316,6 +321,7 @@ _HANDLERS: dict[type, Callable[[_Builder, object], None]] = {
     ev.AdminsNotified: _on_admins_notified,
     ev.SendSucceeded: _on_send_succeeded,
     ev.SendFailed: _on_send_failed,
+    ev.SendOutcomeUnknown: _on_send_outcome_unknown,
     ev.SendSkipped: _on_send_skipped,
     ev.DeliveryReported: _on_delivery,
 }

@@ -2,12 +2,14 @@
 
 Carriers and Twilio treat a message as a keyword only when the keyword is the whole message, so
 "stop" and "Stop!" opt out while "please stop by tomorrow" is an ordinary reply. We follow that
-rule, ignoring case, surrounding spaces and punctuation, and spaces or hyphens inside ("opt-out").
+rule, ignoring case, surrounding spaces and punctuation, spaces or hyphens inside ("opt-out") and
+compatibility forms (full-width letters from East Asian keyboards).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import StrEnum
 
 
@@ -28,7 +30,8 @@ _INNER = re.compile(r"[\s_-]+")
 
 def normalize(body: str) -> str:
     """The message as a candidate keyword: no surrounding punctuation or spaces, no inner gaps, upper case."""
-    return _INNER.sub("", _EDGES.sub("", body)).upper()
+    text = unicodedata.normalize("NFKC", body)
+    return _INNER.sub("", _EDGES.sub("", text)).upper()
 
 
 def classify(body: str) -> SmsIntent:

@@ -29,6 +29,20 @@ def route_of(req: falcon.Request) -> str:
     return req.uri_template or UNMATCHED_ROUTE
 
 
+# Paths whose next segment is a bearer token (unsubscribe and review links): never logged in full.
+TOKEN_PATH_PREFIXES = ("/u/", "/review/")
+REDACTED = "[token]"
+
+
+def loggable_path(path: str) -> str:
+    """The path with the token segment of a link path replaced, so logs cannot replay the link."""
+    for prefix in TOKEN_PATH_PREFIXES:
+        if path.startswith(prefix):
+            _, slash, rest = path[len(prefix) :].partition("/")
+            return prefix + REDACTED + slash + rest
+    return path
+
+
 def elapsed_seconds(req: falcon.Request) -> float:
     started = getattr(req.context, "started_at", None)
     return 0.0 if started is None else time.perf_counter() - started
@@ -80,7 +94,7 @@ class BodyLimitMiddleware:
 
 
 class AccessLogMiddleware:
-    """One JSON line per request on ``ringback.access``; never headers, query strings or bodies."""
+    """One JSON line per request on ``ringback.access``; never headers, query strings, bodies or link tokens."""
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
@@ -89,7 +103,7 @@ class AccessLogMiddleware:
         record = {
             "method": req.method,
             "route": route_of(req),
-            "path": req.path,
+            "path": loggable_path(req.path),
             "status": resp.status_code,
             "duration_ms": round(elapsed_seconds(req) * 1000, 3),
             "request_id": getattr(req.context, "request_id", None),

@@ -32,7 +32,7 @@ def open_database(url: str) -> peewee.Database:
             import psycopg2  # noqa: F401 - only to give a clear error
         except ImportError as exc:
             raise RuntimeError("PostgreSQL needs the driver: pip install 'ringback[postgres]'") from exc
-        db = connect(url, autorollback=True)
+        db = connect(url)
     else:
         raise ValueError(f"unsupported database URL scheme {scheme!r} (use sqlite:/// or postgresql://)")
     database_proxy.initialize(db)

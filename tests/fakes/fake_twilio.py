@@ -10,6 +10,9 @@ Account, with Twilio's Basic auth, form-encoded bodies, JSON resources and JSON 
         twilio.requests[-1].param("Body")               # everything is recorded
 
 Validation mirrors Twilio where tests need it: a "To" that is not E.164 gets 400 / 21211.
+
+Twilio also calls us: `webhook(public_url, path, params)` builds the form body and headers of a
+webhook POST signed the way Twilio signs it (`RequestValidator.compute_signature`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
+
+from twilio.request_validator import RequestValidator
 
 HOST = "127.0.0.1"
 API_VERSION = "2010-04-01"
@@ -33,6 +38,15 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _ROUTE = re.compile(
     rf"^/{API_VERSION}/Accounts/(?P<sid>AC\w+)(?:/(?P<kind>Messages|Calls)(?:/(?P<item>\w+))?)?\.json$"
 )
+
+
+def webhook(
+    public_url: str, path: str, params: dict[str, str], auth_token: str = AUTH_TOKEN
+) -> tuple[str, dict[str, str]]:
+    """(body, headers) of the POST Twilio would send to `public_url + path` (path with its query string)."""
+    signature = RequestValidator(auth_token).compute_signature(public_url + path, params)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
+    return urlencode(params), headers
 
 
 @dataclass(frozen=True)

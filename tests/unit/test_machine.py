@@ -18,16 +18,28 @@ NOON = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
 S = EnrollmentStatus
 
 
-def new_state(channels=(Channel.EMAIL, Channel.EMAIL, Channel.EMAIL), auto=True, sandbox=True,
-              delays=None, zones=("UTC",), skipped=()) -> EnrollmentState:
+def new_state(
+    channels=(Channel.EMAIL, Channel.EMAIL, Channel.EMAIL),
+    auto=True,
+    sandbox=True,
+    delays=None,
+    zones=("UTC",),
+    skipped=(),
+) -> EnrollmentState:
     delays = delays or [0] + [3600] * (len(channels) - 1)
     steps = tuple(
-        StepState(index=i, channel=c, delay_seconds=d, recipient="x@example.com",
-                  status=StepStatus.SKIPPED if i in skipped else StepStatus.PLANNED)
+        StepState(
+            index=i,
+            channel=c,
+            delay_seconds=d,
+            recipient="x@example.com",
+            status=StepStatus.SKIPPED if i in skipped else StepStatus.PLANNED,
+        )
         for i, (c, d) in enumerate(zip(channels, delays, strict=True))
     )
-    return EnrollmentState(id="enr_1", status=S.GENERATING, auto_approve=auto, sandbox=sandbox, steps=steps,
-                           timezone_candidates=zones)
+    return EnrollmentState(
+        id="enr_1", status=S.GENERATING, auto_approve=auto, sandbox=sandbox, steps=steps, timezone_candidates=zones
+    )
 
 
 def content(i: int) -> StepContent:
@@ -62,8 +74,9 @@ def test_fast_path_dispatches_step_one_the_moment_it_is_written():
 
 
 def test_later_content_is_scheduled_and_wakes_when_due():
-    state, _ = run(new_state(), ev.Started(), ev.ContentReady({0: content(0)}, "m"),
-                   ev.SendSucceeded(0, 1, "sandbox", "p0"))
+    state, _ = run(
+        new_state(), ev.Started(), ev.ContentReady({0: content(0)}, "m"), ev.SendSucceeded(0, 1, "sandbox", "p0")
+    )
     state, effects = run(state, ev.ContentReady({1: content(1), 2: content(2)}, "m"))
     assert state.steps[1].status == StepStatus.SCHEDULED
     assert effects[-1] == ev.WakeAt(NOON + timedelta(hours=1))
@@ -74,8 +87,9 @@ def test_later_content_is_scheduled_and_wakes_when_due():
 
 
 def test_review_path_parks_then_approval_starts_the_clock():
-    state, effects = run(new_state(auto=False), ev.Started(),
-                         ev.ContentReady({0: content(0), 1: content(1), 2: content(2)}, "m"))
+    state, effects = run(
+        new_state(auto=False), ev.Started(), ev.ContentReady({0: content(0), 1: content(1), 2: content(2)}, "m")
+    )
     assert state.status == S.PENDING_APPROVAL and ev.NotifyAdmins() in effects
     later = NOON + timedelta(hours=5)
     state, effects = run(state, ev.Approved("api"), now=later)
@@ -93,8 +107,9 @@ def test_rejection_cancels_everything_and_nothing_is_sent():
 
 
 def test_approval_after_rejection_is_ignored():
-    state, _ = run(new_state(auto=False), ev.Started(), ev.ContentReady({i: content(i) for i in range(3)}, "m"),
-                   ev.Rejected("api"))
+    state, _ = run(
+        new_state(auto=False), ev.Started(), ev.ContentReady({i: content(i) for i in range(3)}, "m"), ev.Rejected("api")
+    )
     state, effects = run(state, ev.Approved("late"))
     assert state.status == S.REJECTED and effects == []
 
@@ -118,8 +133,9 @@ def test_stale_send_results_are_ignored():
 
 
 def test_delivery_callbacks_never_move_a_step_backwards():
-    state, _ = run(new_state(), ev.Started(), ev.ContentReady({0: content(0)}, "m"),
-                   ev.SendSucceeded(0, 1, "twilio", "SM1"))
+    state, _ = run(
+        new_state(), ev.Started(), ev.ContentReady({0: content(0)}, "m"), ev.SendSucceeded(0, 1, "twilio", "SM1")
+    )
     state, _ = run(state, ev.DeliveryReported(0, "delivered", 3))
     state, _ = run(state, ev.DeliveryReported(0, "sent", 2))
     state, _ = run(state, ev.DeliveryReported(0, "delivered", 3))
@@ -137,13 +153,20 @@ def test_stop_cancels_open_steps_but_a_send_in_flight_is_still_recorded():
 
 
 def test_completes_when_every_step_is_settled():
-    state, _ = run(new_state(channels=(Channel.EMAIL,)), ev.Started(), ev.ContentReady({0: content(0)}, "m"),
-                   ev.SendSucceeded(0, 1, "sandbox", "p"))
+    state, _ = run(
+        new_state(channels=(Channel.EMAIL,)),
+        ev.Started(),
+        ev.ContentReady({0: content(0)}, "m"),
+        ev.SendSucceeded(0, 1, "sandbox", "p"),
+    )
     assert state.status == S.COMPLETED and is_finished(state)
 
 
 def test_skipped_first_step_makes_the_next_reachable_one_first():
-    state, effects = run(new_state(channels=(Channel.VOICE, Channel.EMAIL), skipped=(0,)), ev.Started(),)
+    state, effects = run(
+        new_state(channels=(Channel.VOICE, Channel.EMAIL), skipped=(0,)),
+        ev.Started(),
+    )
     assert effects == [ev.Generate((1,))]
     state, effects = run(state, ev.ContentReady({1: content(1)}, "m"))
     assert ev.Dispatch(1, 1) in effects and state.steps[1].scheduled_for == NOON
@@ -171,8 +194,11 @@ def test_recovery_resends_email_with_the_same_attempt_and_marks_sms_unknown():
     email_state, _ = run(new_state(sandbox=False), ev.Started(), ev.ContentReady({0: content(0)}, "m"))
     _, effects = run(email_state, ev.Recovered())
     assert ev.Dispatch(0, 1) in effects
-    sms_state, _ = run(new_state(channels=(Channel.SMS, Channel.EMAIL), sandbox=False), ev.Started(),
-                       ev.ContentReady({0: content(0)}, "m"))
+    sms_state, _ = run(
+        new_state(channels=(Channel.SMS, Channel.EMAIL), sandbox=False),
+        ev.Started(),
+        ev.ContentReady({0: content(0)}, "m"),
+    )
     sms_state, effects = run(sms_state, ev.Recovered())
     assert sms_state.steps[0].status == StepStatus.UNKNOWN
     assert not any(isinstance(e, ev.Dispatch) and e.index == 0 for e in effects)
@@ -275,3 +301,20 @@ class EnrollmentModel(RuleBasedStateMachine):
 
 TestEnrollmentModel = EnrollmentModel.TestCase
 TestEnrollmentModel.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+
+
+def test_a_lost_provider_answer_leaves_the_step_unknown_and_a_late_callback_settles_it():
+    state, _ = run(
+        new_state(channels=(Channel.SMS, Channel.EMAIL)), ev.Started(), ev.ContentReady({0: content(0)}, "m")
+    )
+    state, _ = run(state, ev.SendOutcomeUnknown(0, 1, "twilio did not answer"))
+    assert state.steps[0].status == StepStatus.UNKNOWN
+    state, _ = run(state, ev.DeliveryReported(0, "delivered", 3))
+    assert state.steps[0].status == StepStatus.DELIVERED
+
+
+def test_a_callback_that_overtakes_the_send_result_keeps_its_state_and_gains_the_ids():
+    state, _ = run(new_state(), ev.Started(), ev.ContentReady({0: content(0)}, "m"))
+    state, _ = run(state, ev.DeliveryReported(0, "delivered", 3))
+    state, _ = run(state, ev.SendSucceeded(0, 1, "twilio", "SM9"))
+    assert state.steps[0].status == StepStatus.DELIVERED and state.steps[0].provider_id == "SM9"

@@ -1,0 +1,1 @@
+"""Server-rendered HTML pages reached from emailed links (the review page); no JavaScript."""

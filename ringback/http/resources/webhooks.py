@@ -1,0 +1,154 @@
+"""Twilio webhooks: delivery status of our SMS and calls, and inbound SMS (opt-outs, replies).
+
+Both answer TwiML (`<Response/>`, or a `<Message>` for HELP) with 200 whenever the signature is good,
+even for steps or numbers we do not know: anything else makes Twilio retry a request that cannot
+succeed. Work for an enrollment is handed to the supervisor, which applies it in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import falcon
+import pykka
+from twilio.twiml.messaging_response import MessagingResponse
+
+from ringback.actors.messages import Deliver
+from ringback.clock import Clock
+from ringback.engine.events import DeliveryReported
+from ringback.engine.model import Channel
+from ringback.engine.sms_keywords import SmsIntent, classify
+from ringback.http.resources import contact_events
+from ringback.http.resources.contact_events import ALL_CHANNELS, ContactEvent
+from ringback.http.twilio_signature import TwilioRequestVerifier
+from ringback.providers.channels.base import SendError
+from ringback.providers.channels.twilio_status import (
+    IGNORED,
+    StatusUpdate,
+    call_status_update,
+    message_status_update,
+    should_hang_up,
+)
+from ringback.storage import contacts, enrollments
+
+log = logging.getLogger(__name__)
+
+HELP_TEXT = "Reply STOP to stop receiving messages from us, START to receive them again."
+OPTED_OUT_BY_SMS = ContactEvent("opted out by SMS", ALL_CHANNELS)
+REPLIED_BY_SMS = ContactEvent("replied by SMS")
+
+
+def _answer(resp: falcon.Response, twiml: MessagingResponse | None = None) -> None:
+    resp.status = falcon.HTTP_200
+    resp.content_type = "text/xml; charset=utf-8"
+    resp.text = str(twiml or MessagingResponse())
+
+
+class TwilioStatusResource:
+    """`POST /webhooks/twilio/status?step=<step id>`: Twilio's status callbacks for one step.
+
+    A callback maps to a `DeliveryReported` whose rank lets the state machine ignore repeats and
+    late arrivals. The asynchronous answering-machine callback (`AnsweredBy` without `CallStatus`)
+    only comes for calls placed in "hangup" mode; when it reports a machine, the call is ended.
+    """
+
+    def __init__(
+        self,
+        verifier: TwilioRequestVerifier,
+        supervisor: pykka.ActorRef,
+        hang_up: Callable[[str], None] | None,
+    ) -> None:
+        self._verifier = verifier
+        self._supervisor = supervisor
+        self._hang_up = hang_up
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        form = self._verifier.form(req)
+        found = enrollments.find_step(req.get_param("step") or "")
+        if found is None:
+            log.info("Twilio status callback for an unknown step; ignored")
+        elif "AnsweredBy" in form and "CallStatus" not in form:
+            self._machine_detection(form.get("CallSid", ""), form["AnsweredBy"])
+        else:
+            _, enrollment_id, index = found
+            update = _status_update(form)
+            if update.step_state is not None:
+                self._supervisor.tell(Deliver(enrollment_id, _reported(index, update, form)))
+        _answer(resp)
+
+    def _machine_detection(self, call_sid: str, answered_by: str) -> None:
+        if self._hang_up is None or not call_sid or not should_hang_up(answered_by):
+            return
+        try:
+            self._hang_up(call_sid)
+        except SendError as error:  # the call may have ended on its own meanwhile
+            log.warning("could not hang up call %s on an answering machine: %s", call_sid, error.code)
+
+
+def _status_update(form: dict[str, str]) -> StatusUpdate:
+    if "CallStatus" in form:
+        duration = form.get("CallDuration", "")
+        return call_status_update(form["CallStatus"], int(duration) if duration.isdigit() else None)
+    if "MessageStatus" in form:
+        return message_status_update(form["MessageStatus"], form.get("ErrorCode") or None)
+    return IGNORED
+
+
+def _reported(index: int, update: StatusUpdate, form: dict[str, str]) -> DeliveryReported:
+    if update.step_state != "failed":
+        return DeliveryReported(index, update.step_state, update.rank)
+    message = form.get("ErrorMessage") or f"twilio reported {update.error_code}"
+    return DeliveryReported(index, "failed", update.rank, update.error_code, message)
+
+
+class TwilioSmsResource:
+    """`POST /webhooks/twilio/sms`: an SMS to one of our numbers (the number's "A message comes in" URL).
+
+    STOP and its synonyms suppress every contact holding the sender's number on every channel;
+    START lifts the SMS suppression (for a contact that was not opted out it is an ordinary reply);
+    HELP answers with how to opt out; anything else is a reply that stops the contacts' sequences
+    when `reply_stops_sequence` is on. Twilio itself confirms STOP and START to the sender.
+    """
+
+    def __init__(
+        self,
+        verifier: TwilioRequestVerifier,
+        supervisor: pykka.ActorRef,
+        clock: Clock,
+        reply_stops_sequence: bool,
+    ) -> None:
+        self._verifier = verifier
+        self._supervisor = supervisor
+        self._clock = clock
+        self._reply_stops = reply_stops_sequence
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        form = self._verifier.form(req)
+        intent = classify(form.get("Body", ""))
+        if intent == SmsIntent.HELP:
+            twiml = MessagingResponse()
+            twiml.message(HELP_TEXT)
+            _answer(resp, twiml)
+            return
+        sender = form.get("From", "")
+        contact_ids = [contact_id for _, contact_id in contacts.contacts_by_phone(sender)] if sender else []
+        now = self._clock.now()
+        if intent == SmsIntent.OPT_OUT:
+            contact_events.record(self._supervisor, contact_ids, OPTED_OUT_BY_SMS, now)
+        else:
+            replied = _opt_in(contact_ids) if intent == SmsIntent.OPT_IN else contact_ids
+            if self._reply_stops:
+                contact_events.record(self._supervisor, replied, REPLIED_BY_SMS, now)
+        _answer(resp)
+
+
+def _opt_in(contact_ids: list[str]) -> list[str]:
+    """Lift the SMS suppression of those who opted out; return the others, for whom "YES" is a reply."""
+    replied = []
+    for contact_id in contact_ids:
+        if Channel.SMS.value in contacts.suppressed_channels(contact_id):
+            contacts.lift_suppression(contact_id, (Channel.SMS,))
+        else:
+            replied.append(contact_id)
+    return replied

@@ -1,0 +1,275 @@
+"""Start-up recovery. A node runs a lead to some point; the rows are left (or put) in the state a kill -9 at
+that moment leaves behind; a second node on the same database must resume it as the issue and DESIGN §5 say."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import falcon.testing
+import pytest
+
+from bench.common import seed_enrollments
+from ringback.actors.messages import Stats
+from ringback.config import load_settings
+from ringback.node import Node, Providers
+from ringback.storage import enrollments, sandbox
+from ringback.storage.models import Enrollment, Step
+from tests.actors.conftest import EMAIL_THEN_EMAIL, lead, live_api
+from tests.conftest import Api, wait_for
+
+SMS_THEN_EMAIL = {
+    **EMAIL_THEN_EMAIL,
+    "allowed_channels": ["sms", "email"],
+    "steps": [{"channel": "sms", "delay_seconds": 0}, {"channel": "email", "delay_seconds": 2 * 24 * 3600}],
+    "sender": {"name": "Acme", "email": "sales@acme.example", "phone": "+14155550100"},
+}
+CALL_THEN_EMAIL = {
+    **SMS_THEN_EMAIL,
+    "allowed_channels": ["voice", "email"],
+    "steps": [{"channel": "voice", "delay_seconds": 0}, {"channel": "email", "delay_seconds": 3600}],
+}
+
+
+class Mailer:
+    """Counts admin review emails."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send_email(self, *, to: str, **message: object) -> str:
+        self.sent.append(to)
+        return "ok"
+
+
+def view(api, enrollment_id: str) -> dict:
+    """Read straight from storage: polling through the API would trip its rate limit."""
+    return enrollments.enrollment_view(api.workspace_id, enrollment_id)
+
+
+def start(api: Api, **kwargs) -> str:
+    response = api.post("/api/v1/sequences/start", lead(api.template_id, **kwargs))
+    assert response.status_code == 202, response.json
+    return response.json["enrollment_id"]
+
+
+def on(node: Node, api: Api) -> Api:
+    """The same key and template, against another node."""
+    return Api(falcon.testing.TestClient(node.app), api.key, api.workspace_id, api.template_id)
+
+
+def idle(node: Node) -> bool:
+    stats = node.supervisor.ask(Stats(), timeout=5)
+    return stats["recovery_backlog"] == 0 and stats["live_enrollments"] == 0
+
+
+def interrupt_the_send(enrollment_id: str, index: int = 0) -> None:
+    """What a kill between the `sending` commit and the provider's answer leaves: no provider id, no wake time."""
+    Step.update(status="sending", provider=None, provider_id=None, sent_at=None, delivery_rank=0).where(
+        Step.enrollment == enrollment_id, Step.index == index
+    ).execute()
+    Enrollment.update(next_wake_at=None).where(Enrollment.id == enrollment_id).execute()
+
+
+@pytest.fixture
+def crashing(make_node, providers):
+    """A node whose shutdown gives up at once: what is in flight stays as storage has it, as after a kill."""
+    return lambda: make_node(providers, shutdown_grace_seconds=0.05)
+
+
+# --- generating --------------------------------------------------------------------------------------------
+
+
+def test_generating_is_written_again_once_after_a_restart(crashing, make_node, providers, writer, clock):
+    first = crashing()
+    api = live_api(first, clock)
+    writer.hold()
+    enrollment_id = start(api)
+    wait_for(lambda: writer.calls)
+    first.stop()
+    writer.release()
+
+    second = make_node(providers)
+
+    wait_for(lambda: view(on(second, api), enrollment_id)["steps"][0]["state"] == "sent")
+    assert Enrollment.get_by_id(enrollment_id).generation_attempts == 2
+
+
+def test_generating_interrupted_twice_fails_without_a_third_writer_call(crashing, make_node, providers, writer, clock):
+    first = crashing()
+    api = live_api(first, clock)
+    writer.hold()
+    enrollment_id = start(api)
+    wait_for(lambda: len(writer.calls) == 2)  # fast path: step 1 alone, and the rest
+    first.stop()
+    second = crashing()
+    wait_for(lambda: len(writer.calls) == 4)
+    second.stop()
+    writer.release()
+
+    third = make_node(providers)
+
+    failed = wait_for(lambda: (v := view(on(third, api), enrollment_id))["status"] == "failed" and v)
+    assert failed["status_reason"] == "content generation was interrupted twice"
+    assert len(writer.calls) == 4
+
+
+def test_an_enrollment_busy_writing_is_never_left_passive(crashing, make_node, providers, writer, clock):
+    """03:00 in Los Angeles: the call waits hours for the window while the email is still being written.
+
+    Its wake time must stay empty until the content exists, or after a crash the due poll would wake it
+    without anyone writing the email, and it would wait forever."""
+    first = crashing()
+    api = live_api(first, clock, CALL_THEN_EMAIL)
+    writer.hold(lambda request: 0 not in request.wanted)
+    enrollment_id = start(api, phone_numbers=["+14155552671"], timezone="America/Los_Angeles")
+    wait_for(lambda: "waiting for the calling window" in (view(api, enrollment_id)["steps"][0]["note"] or ""))
+    assert Enrollment.get_by_id(enrollment_id).next_wake_at is None
+    first.stop()
+    writer.release()
+
+    second = make_node(providers)
+
+    wait_for(lambda: view(on(second, api), enrollment_id)["steps"][1]["body"])
+    wait_for(lambda: Enrollment.get_by_id(enrollment_id).next_wake_at is not None)
+    wait_for(lambda: idle(second))  # hours from its next step: passivated
+
+
+# --- pending approval --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mailer():
+    return Mailer()
+
+
+@pytest.fixture
+def with_mailer(providers, mailer):
+    return Providers(providers.writer, providers.live_channels, mailer)
+
+
+def test_pending_approval_waits_without_a_second_admin_email_then_approval_works(make_node, with_mailer, mailer, clock):
+    first = make_node(with_mailer)
+    api = live_api(first, clock)
+    enrollment_id = start(api, auto_approve=False)
+    wait_for(lambda: view(api, enrollment_id)["review"]["admins_notified_at"])
+    first.stop()
+
+    second = make_node(with_mailer)
+    wait_for(lambda: idle(second))
+
+    assert mailer.sent == ["admin@example.com"]
+    assert on(second, api).post(f"/api/v1/sequences/enrollments/{enrollment_id}/approve").status_code == 200
+    wait_for(lambda: view(on(second, api), enrollment_id)["steps"][0]["state"] == "sent")
+
+
+def test_an_admin_email_whose_sending_was_not_recorded_goes_out_again(make_node, with_mailer, mailer, clock):
+    first = make_node(with_mailer)
+    api = live_api(first, clock)
+    enrollment_id = start(api, auto_approve=False)
+    wait_for(lambda: view(api, enrollment_id)["review"]["admins_notified_at"])
+    first.stop()
+    Enrollment.update(admins_notified_at=None).where(Enrollment.id == enrollment_id).execute()
+
+    second = make_node(with_mailer)
+
+    wait_for(lambda: view(on(second, api), enrollment_id)["review"]["admins_notified_at"])
+    assert mailer.sent == ["admin@example.com"] * 2
+
+
+# --- a send caught by the crash ------------------------------------------------------------------------------
+
+
+def test_an_email_caught_sending_is_sent_again_with_the_same_message_id(make_node, providers, channel, clock):
+    first = make_node(providers)
+    api = live_api(first, clock)
+    enrollment_id = start(api)
+    wait_for(lambda: view(api, enrollment_id)["steps"][0]["state"] == "sent")
+    first.stop()
+    interrupt_the_send(enrollment_id)
+
+    second = make_node(providers)
+
+    resent = wait_for(lambda: (v := view(on(second, api), enrollment_id))["steps"][0]["state"] == "sent" and v)
+    assert [m.message_id for m in channel.sent] == [channel.sent[0].message_id] * 2
+    assert "step.resend_after_restart" in [e["kind"] for e in resent["timeline"]]
+
+
+def test_an_sms_caught_sending_is_unknown_and_never_sent_again(make_node, providers, channel, clock):
+    first = make_node(providers)
+    api = live_api(first, clock, SMS_THEN_EMAIL)
+    enrollment_id = start(api, phone_numbers=["+34911234567"])
+    wait_for(lambda: view(api, enrollment_id)["steps"][0]["state"] == "sent")
+    first.stop()
+    interrupt_the_send(enrollment_id)
+
+    second = make_node(providers)
+
+    step = wait_for(lambda: (s := view(on(second, api), enrollment_id)["steps"][0])["state"] == "unknown" and s)
+    assert "reconcile" in step["note"]
+    wait_for(lambda: idle(second))
+    assert len(channel.sent) == 1
+    assert view(on(second, api), enrollment_id)["status"] == "active"  # the email two days later still goes
+
+
+def test_a_sandbox_send_caught_after_the_provider_recorded_it_is_recorded_once(node, api, make_node):
+    enrollment_id = start(api)
+    wait_for(lambda: view(api, enrollment_id)["steps"][0]["state"] == "sent")
+    step_id = view(api, enrollment_id)["steps"][0]["id"]
+    provider_id = sandbox.deliveries(step_id)[0]["provider_id"]
+    node.stop()
+    interrupt_the_send(enrollment_id)  # the outbox row exists, the step does not know it
+
+    second = make_node()
+
+    step = wait_for(lambda: (s := view(on(second, api), enrollment_id)["steps"][0])["state"] == "sent" and s)
+    assert step["provider_id"] == provider_id
+    assert sandbox.count_by_step()[step_id] == 1
+
+
+# --- active, waiting for time --------------------------------------------------------------------------------
+
+
+def test_a_step_that_came_due_while_the_node_was_down_goes_out_after_the_restart(node, api, make_node, clock):
+    enrollment_id = start(api, name="Maria")
+    wait_for(lambda: view(api, enrollment_id)["steps"][1]["state"] == "scheduled")
+    wait_for(lambda: idle(node))
+    node.stop()
+    clock.advance(timedelta(days=3))  # the node was down when step 2 came due
+
+    second = make_node()
+
+    wait_for(lambda: view(on(second, api), enrollment_id)["steps"][1]["state"] == "sent")
+    wait_for(lambda: view(on(second, api), enrollment_id)["status"] == "completed")
+
+
+def test_waiting_enrollments_stay_passive_at_start_up(make_node, clock):
+    make_node().stop()  # creates the schema
+    seed_enrollments(50, clock.now(), clock.now() + timedelta(days=2))
+
+    node = make_node()
+
+    assert node.supervisor.ask(Stats(), timeout=5) == {
+        "live_enrollments": 0,
+        "waiting_enrollments": 0,
+        "recovery_backlog": 0,
+    }
+
+
+def test_recovery_resumes_interrupted_enrollments_at_the_configured_rate(tmp_path, clock):
+    """Six sends were caught by the crash; at two per second of real time, recovery must not stampede."""
+    settings = load_settings(
+        env={}, data_dir=str(tmp_path / "data"), demo=False, tick_seconds=0.01, recovery_rate_per_second=2
+    )
+    seconds = [0.0]
+    Node(settings, clock=clock).start(recover=False, tick=False).stop()  # creates the schema
+    seed_enrollments(6, clock.now(), clock.now() + timedelta(days=2), interrupted=True)
+    node = Node(settings, clock=clock, monotonic=lambda: seconds[0]).start()
+    try:
+        for resumed in (2, 4, 6):
+            wait_for(lambda n=resumed: len(sandbox.count_by_step()) == n)
+            assert node.supervisor.ask(Stats(), timeout=5)["recovery_backlog"] == 6 - resumed
+            seconds[0] += 1.0
+        wait_for(lambda: idle(node))
+        assert len(sandbox.count_by_step()) == 6
+    finally:
+        node.stop()
