@@ -139,7 +139,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return run_checks(_settings(args))
 
 
+CONFIG_HELP = "TOML settings file (environment variables win)"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    # `--config` is accepted before or after the sub-command; SUPPRESS keeps a leaf from erasing the parent's value.
+    leaf = argparse.ArgumentParser(add_help=False)
+    leaf.add_argument("--config", default=argparse.SUPPRESS, help=CONFIG_HELP)
     parser = argparse.ArgumentParser(
         prog="ringback", description="Self-hosted speed-to-lead outreach engine."
     )
@@ -153,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        p.add_argument("--config", help="TOML settings file (environment variables win)")
+        p.add_argument("--config", help=CONFIG_HELP)
         p.set_defaults(func=func)
         return p
 
@@ -171,31 +177,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     keys = command("keys", cmd_keys, "Create, list and revoke API keys.")
     ksub = keys.add_subparsers(dest="keys_command", required=True)
-    p = ksub.add_parser("create")
+    p = ksub.add_parser("create", parents=[leaf])
     p.add_argument("--workspace", required=True)
     p.add_argument("--live", action="store_true", help="a ck_live_ key (real providers)")
     p.add_argument("--scopes", default="read,write")
     p.add_argument("--json", action="store_true")
-    ksub.add_parser("list").add_argument("--workspace", required=True)
-    ksub.add_parser("revoke").add_argument("key_id")
+    ksub.add_parser("list", parents=[leaf]).add_argument("--workspace", required=True)
+    ksub.add_parser("revoke", parents=[leaf]).add_argument("key_id")
 
     tpl = command("templates", cmd_templates, "Create and list templates.")
     tsub = tpl.add_subparsers(dest="templates_command", required=True)
-    p = tsub.add_parser("create")
+    p = tsub.add_parser("create", parents=[leaf])
     p.add_argument("--workspace", required=True)
     p.add_argument("--file", required=True)
     p.add_argument("--json", action="store_true")
-    tsub.add_parser("list").add_argument("--workspace", required=True)
+    tsub.add_parser("list", parents=[leaf]).add_argument("--workspace", required=True)
 
     ws = command("workspaces", cmd_workspaces, "Create, list and change the plan of workspaces.")
     wsub = ws.add_subparsers(dest="workspaces_command", required=True)
-    p = wsub.add_parser("create")
+    p = wsub.add_parser("create", parents=[leaf])
     p.add_argument("--name", required=True)
     p.add_argument("--plan", default="standard", choices=sorted(accounts.PLANS))
     p.add_argument("--admin-email", action="append")
     p.add_argument("--json", action="store_true")
-    wsub.add_parser("list")
-    p = wsub.add_parser("set-plan")
+    wsub.add_parser("list", parents=[leaf])
+    p = wsub.add_parser("set-plan", parents=[leaf])
     p.add_argument("--workspace", required=True)
     p.add_argument("--plan", required=True, choices=sorted(accounts.PLANS))
 
