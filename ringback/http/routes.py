@@ -49,7 +49,7 @@ def table(node: Node) -> list[tuple[Any, ...]]:
                 s.idempotency_ttl_hours,
             ),
         ),
-        (enrollment, EnrollmentResource(s.resolved_public_url)),
+        (enrollment, EnrollmentResource()),
         (enrollment + "/approve", decisions, "approve"),
         (enrollment + "/reject", decisions, "reject"),
         (enrollment + "/cancel", decisions, "cancel"),

@@ -10,6 +10,7 @@ from ringback.engine.lead import ContactInput
 from ringback.engine.model import Channel
 from ringback.ids import new_id
 from ringback.storage.models import Contact, ContactEmail, ContactNote, ContactPhone, Suppression
+from ringback.storage.timestamps import iso
 
 NOTES_FOR_PROMPT = 4000
 
@@ -181,15 +182,15 @@ def contact_view(workspace_id: str, contact_id: str) -> dict[str, Any] | None:
         "notes": "\n".join(note_line(n.created_at, n.text, n.source) for n in notes),
         "notes_history": [
             {
-                "created_at": n.created_at.isoformat().replace("+00:00", "Z"),
+                "created_at": iso(n.created_at),
                 "source": n.source,
                 "text": n.text,
             }
             for n in notes
         ],
         "suppressed_channels": sorted(suppressed_channels(contact_id)),
-        "created_at": row.created_at.isoformat(),
-        "updated_at": row.updated_at.isoformat(),
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
     }
 
 

@@ -14,6 +14,7 @@ from ringback.engine.template import TemplateDef, template_from_json
 from ringback.ids import new_id
 from ringback.storage.contacts import ContactProfile, profile
 from ringback.storage.models import Enrollment, Event, Sequence, Step, Template
+from ringback.storage.timestamps import iso
 
 OPEN_STATUSES = [s.value for s in EnrollmentStatus if s not in TERMINAL_ENROLLMENT]
 
@@ -326,10 +327,6 @@ def find_step(step_id: str) -> tuple[str, str, int] | None:
     return row.enrollment.workspace_id, row.enrollment.id, row.index
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
-
-
 def enrollment_view(workspace_id: str, enrollment_id: str, public_url: str = "") -> dict[str, Any] | None:
     row = (
         Enrollment.select(Enrollment, Sequence)
@@ -364,11 +361,11 @@ def enrollment_view(workspace_id: str, enrollment_id: str, public_url: str = "")
         "timezone_source": row.timezone_source,
         "model": row.sequence.model,
         "metadata": row.metadata,
-        "created_at": _iso(row.created_at),
-        "updated_at": _iso(row.updated_at),
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
         "steps": [_step_view(s) for s in steps],
         "timeline": [
-            {"at": _iso(e.created_at), "kind": e.kind, **({"detail": e.detail} if e.detail else {})}
+            {"at": iso(e.created_at), "kind": e.kind, **({"detail": e.detail} if e.detail else {})}
             for e in events
         ],
     }
@@ -386,9 +383,9 @@ def _review_state(row: Enrollment) -> dict[str, Any]:
     return {
         "required": True,
         "state": state,
-        "decided_at": _iso(row.decided_at),
+        "decided_at": iso(row.decided_at),
         "decided_by": row.decided_by,
-        "admins_notified_at": _iso(row.admins_notified_at),
+        "admins_notified_at": iso(row.admins_notified_at),
     }
 
 
@@ -405,13 +402,13 @@ def _step_view(row: Step) -> dict[str, Any]:
         "channel": row.channel,
         "state": row.status,
         "to": row.recipient,
-        "scheduled_for": _iso(row.scheduled_for),
+        "scheduled_for": iso(row.scheduled_for),
         **content,
         "provider": row.provider,
         "provider_id": row.provider_id,
         "attempts": row.attempts,
-        "sent_at": _iso(row.sent_at),
-        "delivered_at": _iso(row.delivered_at),
+        "sent_at": iso(row.sent_at),
+        "delivered_at": iso(row.delivered_at),
         "last_error": {"code": row.last_error_code, "message": row.last_error} if row.last_error else None,
         "note": row.note,
     }
@@ -432,7 +429,7 @@ def review_queue(workspace_id: str, now: datetime, limit: int = 100) -> list[dic
             "contact_id": r.contact_id,
             "template_id": r.template_id,
             "language": r.language,
-            "created_at": _iso(r.created_at),
+            "created_at": iso(r.created_at),
             "waiting_seconds": int((now - r.created_at).total_seconds()),
         }
         for r in query

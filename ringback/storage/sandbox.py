@@ -9,6 +9,7 @@ import peewee
 
 from ringback.ids import new_id
 from ringback.storage.models import SandboxDelivery, database_proxy
+from ringback.storage.timestamps import iso
 
 
 def record_once(
@@ -49,7 +50,7 @@ def deliveries(step_id: str | None = None) -> list[dict[str, Any]]:
             "to": r.recipient,
             "subject": r.subject,
             "body": r.body,
-            "at": r.created_at.isoformat(),
+            "at": iso(r.created_at),
         }
         for r in query
     ]

@@ -8,6 +8,7 @@ from typing import Any
 from ringback.engine.template import TemplateDef, template_from_json
 from ringback.ids import new_id
 from ringback.storage.models import Template
+from ringback.storage.timestamps import iso
 
 
 def create_template(workspace_id: str, template: TemplateDef, now: datetime) -> str:
@@ -40,4 +41,4 @@ def list_template_views(workspace_id: str, limit: int = 100) -> list[dict[str, A
 
 
 def _view(row: Template) -> dict[str, Any]:
-    return {"id": row.id, **row.definition, "created_at": row.created_at.isoformat()}
+    return {"id": row.id, **row.definition, "created_at": iso(row.created_at)}

@@ -129,10 +129,10 @@ def providers(writer, channel) -> Providers:
     return Providers(writer=writer, live_channels={c: channel for c in Channel})
 
 
-def live_api(node, clock, template: dict = EMAIL_THEN_EMAIL) -> Api:
-    """An API client with a live key (sends reach `channel`) and a template of its own."""
+def api_for(node, clock, template: dict = EMAIL_THEN_EMAIL, live: bool = True) -> Api:
+    """An API client with a key of its own (live: sends reach `channel`; test: the sandbox) and a template."""
     demo = bootstrap(clock.now(), admin_emails=("admin@example.com",))
-    _, key = accounts.create_key(demo.workspace_id, clock.now(), live=True)
+    key = accounts.create_key(demo.workspace_id, clock.now(), live=True)[1] if live else demo.api_key
     template_id = templates.create_template(demo.workspace_id, parse_template(template), clock.now())
     return Api(falcon.testing.TestClient(node.app), key, demo.workspace_id, template_id)
 

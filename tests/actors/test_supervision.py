@@ -10,7 +10,7 @@ import pytest
 from ringback.actors.messages import Stats, StopContact
 from ringback.engine import events as ev
 from ringback.storage import enrollments
-from tests.actors.conftest import lead, live_api
+from tests.actors.conftest import api_for, lead
 from tests.conftest import wait_for
 
 
@@ -43,7 +43,7 @@ def node(make_node, providers):
 
 @pytest.fixture
 def api(node, clock):
-    return live_api(node, clock)
+    return api_for(node, clock)
 
 
 def pending(api, name: str) -> str:

@@ -33,7 +33,7 @@ def test_deliveries_show_what_would_have_been_sent(database):
             "to": "+34911234567",
             "subject": None,
             "body": "Hola Maria",
-            "at": NOW.isoformat(),
+            "at": NOW.isoformat().replace("+00:00", "Z"),
         }
     ]
     assert len(sandbox.deliveries()) == 2

@@ -37,7 +37,7 @@ def test_the_view_shows_the_definition_with_id_and_creation_time(workspace, temp
     template_id = templates.create_template(workspace.id, template_def, NOW)
 
     view = templates.template_view(workspace.id, template_id)
-    assert view == {"id": template_id, **template_def.to_json(), "created_at": NOW.isoformat()}
+    assert view == {"id": template_id, **template_def.to_json(), "created_at": NOW.isoformat().replace("+00:00", "Z")}
 
 
 def test_the_listing_is_oldest_first_and_bounded(workspace, template_def):

@@ -221,7 +221,7 @@ class ReviewPage:
             self._form(resp, 200, token, loaded, now, {})
         elif status == S.PENDING_APPROVAL or status == S.GENERATING:
             message = (
-                f"{who(loaded.decided_by)} decided on {local_time(loaded.decided_at)}; it is being applied."
+                f"Decided by {who(loaded.decided_by)} on {local_time(loaded.decided_at)}; it is being applied."
                 if loaded.decided_by
                 else "The sequence is still being written."
             )
@@ -409,8 +409,8 @@ def _already_decided(loaded: _Loaded, here: str) -> PageError:
     return PageError(
         410,
         "Already decided" if applying else "Already approved",
-        f"{who(loaded.decided_by)} {'decided on' if applying else 'approved this sequence on'} "
-        f"{local_time(loaded.decided_at)}; this link cannot decide again.",
+        f"{'Decided' if applying else 'Approved'} by {who(loaded.decided_by)} on {local_time(loaded.decided_at)}; "
+        "this link cannot decide again.",
         link={"href": here, "label": "See where it stands"},
     )
 
@@ -424,7 +424,7 @@ def _closed(loaded: _Loaded) -> PageError:
         return PageError(
             410,
             "Already rejected",
-            f"{who(loaded.decided_by)} rejected this sequence on {local_time(loaded.decided_at)}. Nothing was sent.",
+            f"Rejected by {who(loaded.decided_by)} on {local_time(loaded.decided_at)}. Nothing was sent.",
             details,
         )
     if state.status == S.FAILED:

@@ -83,7 +83,7 @@ def _parse(body: object) -> ContactEvent:
     if not isinstance(body, dict):
         raise validation_error("body", "the request body must be a JSON object")
     kind = body.get("type")
-    if kind not in REPORTED:
+    if not isinstance(kind, str) or kind not in REPORTED:
         raise validation_error("type", f"type must be one of {', '.join(REPORTED)}")
     note = body.get("note", "")
     if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS:

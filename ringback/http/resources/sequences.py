@@ -98,9 +98,6 @@ class StartSequenceResource:
 
 
 class EnrollmentResource:
-    def __init__(self, public_url: str) -> None:
-        self._public_url = public_url
-
     def on_get(self, req: falcon.Request, resp: falcon.Response, enrollment_id: str) -> None:
         view = (
             enrollments.enrollment_view(principal(req).workspace_id, enrollment_id)
@@ -171,7 +168,7 @@ class DecisionResource:
         self, req: falcon.Request, resp: falcon.Response, enrollment_id: str, index: str
     ) -> None:
         body = json_body(req)
-        if not index.isdigit():
+        if not (index.isascii() and index.isdigit()):  # "²" is a digit to str.isdigit, not to int()
             raise not_found("step not found")
         if not isinstance(body, dict) or set(body) - {"subject", "body", "script"}:
             raise validation_error("body", "send subject and body (or script for voice)")
