@@ -43,7 +43,12 @@ class NotifierWorker(PoolWorker):
     def handle(self, message: Any) -> None:
         if not isinstance(message, NotifyWork):
             return
-        delivered = []
+        delivered: list[str] = []
+        problems: list[str] = []
+        if not message.recipients:
+            problems.append("the workspace has no admin email address")
+        elif self._mailer is None:
+            problems.append("no SMTP server is configured (RINGBACK_SMTP_HOST); the review link is in the log")
         if self._mailer is None and message.recipients:
             # No SMTP configured: the review link still reaches a human through the log (its last line).
             log.warning(
@@ -66,4 +71,5 @@ class NotifierWorker(PoolWorker):
                 delivered.append(address)
             except SendError as error:
                 log.error("review email for %s failed: %s", message.enrollment_id, error.code or error.message)
-        reply(self._supervisor, message.enrollment_id, AdminsNotified(tuple(delivered)))
+                problems.append(f"the review email to an admin failed ({error.code or 'smtp'})")
+        reply(self._supervisor, message.enrollment_id, AdminsNotified(tuple(delivered), "; ".join(problems)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pykka
 
 from ringback.actors.messages import Deliver
@@ -9,8 +11,10 @@ from ringback.engine.events import Event
 
 
 def reply(supervisor: pykka.ActorRef, enrollment_id: str, event: Event) -> None:
-    """Hand a result to its enrollment; the supervisor re-activates it from storage if it is not live."""
-    try:
+    """Hand a result to its enrollment; the supervisor re-activates it from storage if it is not live.
+
+    If the supervisor is gone we are shutting down: the step stays in storage as it was and recovery
+    takes it from there.
+    """
+    with contextlib.suppress(pykka.ActorDeadError):
         supervisor.tell(Deliver(enrollment_id, event))
-    except pykka.ActorDeadError:
-        pass  # shutting down: the step stays in storage as it was and recovery takes it from there

@@ -66,6 +66,7 @@ class Stopped:
 @dataclass(frozen=True)
 class AdminsNotified:
     recipients: tuple[str, ...] = ()
+    problem: str = ""  # why some or all admins were not reached: shown on the enrollment, never silent
 
 
 @dataclass(frozen=True)

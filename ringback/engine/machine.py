@@ -219,6 +219,9 @@ def _on_stopped(b: _Builder, event: ev.Stopped) -> None:
 def _on_admins_notified(b: _Builder, event: ev.AdminsNotified) -> None:
     b.state = b.state.evolve(admins_notified=True)
     b.note("review.admins_notified", recipients=list(event.recipients))
+    if event.problem:
+        b.state = b.state.evolve(status_reason=f"review request not delivered to every admin: {event.problem}")
+        b.note("review.admins_not_reached", problem=event.problem)
 
 
 def _on_send_succeeded(b: _Builder, event: ev.SendSucceeded) -> None:

@@ -429,6 +429,9 @@ def test_without_an_admin_address_the_timeline_says_nobody_was_emailed(node, clo
 
     enrollment_id = start_pending(api)
 
-    entry = view(api, enrollment_id)["timeline"][-1]
-    assert entry["kind"] == "review.admins_notified" and entry["detail"]["recipients"] == []
+    status = view(api, enrollment_id)
+    kinds = [e["kind"] for e in status["timeline"]]
+    assert kinds[-2:] == ["review.admins_notified", "review.admins_not_reached"]
+    assert status["timeline"][-2]["detail"]["recipients"] == []
+    assert "no admin email address" in status["status_reason"]
     assert [e["enrollment_id"] for e in api.get("/api/v1/review-queue").json["data"]] == [enrollment_id]

@@ -318,3 +318,10 @@ def test_a_callback_that_overtakes_the_send_result_keeps_its_state_and_gains_the
     state, _ = run(state, ev.DeliveryReported(0, "delivered", 3))
     state, _ = run(state, ev.SendSucceeded(0, 1, "twilio", "SM9"))
     assert state.steps[0].status == StepStatus.DELIVERED and state.steps[0].provider_id == "SM9"
+
+
+def test_a_review_request_that_reached_no_admin_is_said_on_the_enrollment():
+    state, _ = run(new_state(auto=False), ev.Started(), ev.ContentReady({i: content(i) for i in range(3)}, "m"))
+    state, _ = run(state, ev.AdminsNotified((), "the workspace has no admin email address"))
+    assert state.status == S.PENDING_APPROVAL
+    assert "no admin email" in state.status_reason
