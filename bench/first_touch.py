@@ -13,23 +13,19 @@ import argparse
 import http.client
 import json
 import statistics
-import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from ringback.config import load_settings  # noqa: E402
-from ringback.engine.model import Channel  # noqa: E402
-from ringback.engine.template import parse_template  # noqa: E402
-from ringback.http.app import HttpServer  # noqa: E402
-from ringback.node import Node, Providers  # noqa: E402
-from ringback.providers.channels.base import OutboundMessage, Receipt  # noqa: E402
-from ringback.providers.llm.offline import OfflineWriter  # noqa: E402
-from ringback.providers.llm.simulated import SimulatedLatencyWriter  # noqa: E402
-from ringback.storage import accounts, templates  # noqa: E402
+from ringback.config import load_settings
+from ringback.engine.model import Channel
+from ringback.engine.template import parse_template
+from ringback.http.app import HttpServer
+from ringback.node import Node, Providers
+from ringback.providers.channels.base import OutboundMessage, Receipt
+from ringback.providers.llm.offline import OfflineWriter
+from ringback.providers.llm.simulated import SimulatedLatencyWriter
+from ringback.storage import accounts, templates
 
 TEMPLATE = {
     "name": "Four steps",
