@@ -9,13 +9,12 @@ afterwards runs through the real supervisor, actors, pools and sandbox channel.
 from __future__ import annotations
 
 import json
-import sys
+import multiprocessing
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ringback.engine.model import EnrollmentStatus, StepStatus
 from ringback.engine.template import parse_template
@@ -144,6 +143,30 @@ def _insert_chunk(
     Enrollment.insert_many(rows).execute()
     Step.insert_many(steps).execute()
     return [row["id"] for row in rows]
+
+
+def in_fresh_process(func: Callable[..., dict], *args: object) -> dict:
+    """Run one measurement in a new interpreter, so its RSS and threads owe nothing to the previous one."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    child = context.Process(target=_put_result, args=(results, func, args))
+    child.start()
+    result = results.get()
+    child.join()
+    return result
+
+
+def _put_result(results: multiprocessing.Queue, func: Callable[..., dict], args: tuple) -> None:
+    results.put(func(*args))
+
+
+def seeded_elsewhere(func: Callable[..., None], *args: object) -> None:
+    """Seed in a forked child, so the measuring process's RSS is the node's alone."""
+    child = multiprocessing.get_context("fork").Process(target=func, args=args)
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise RuntimeError(f"seeding failed with exit code {child.exitcode}")
 
 
 def rss_mb() -> float:

@@ -57,8 +57,14 @@ def run(mode_split: bool, per_call: float, per_step: float, leads: int) -> list[
     channel = RecordingChannel()
     writer = SimulatedLatencyWriter(OfflineWriter(), per_call, per_step_seconds=per_step)
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = load_settings(env={}, data_dir=data_dir, demo=False, fast_path_split_first_step=mode_split,
-                                 writes_per_minute=100_000, reads_per_minute=100_000)
+        settings = load_settings(
+            env={},
+            data_dir=data_dir,
+            demo=False,
+            fast_path_split_first_step=mode_split,
+            writes_per_minute=100_000,
+            reads_per_minute=100_000,
+        )
         node = Node(settings, providers=Providers(writer=writer, live_channels={Channel.EMAIL: channel})).start()
         server = HttpServer(node.app, host="127.0.0.1", port=0, threads=4, max_body_bytes=65536).start()
         try:
@@ -69,13 +75,25 @@ def run(mode_split: bool, per_call: float, per_step: float, leads: int) -> list[
             samples = []
             for i in range(leads):
                 to = f"lead{i}@example.com"
-                body = json.dumps({"template_id": template_id, "auto_approve": True,
-                                   "contact": {"first_name": "Maria", "emails": [to],
-                                               "notes": "Speaks Spanish. Asking about pricing."}})
+                body = json.dumps(
+                    {
+                        "template_id": template_id,
+                        "auto_approve": True,
+                        "contact": {
+                            "first_name": "Maria",
+                            "emails": [to],
+                            "notes": "Speaks Spanish. Asking about pricing.",
+                        },
+                    }
+                )
                 conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
                 started = time.perf_counter()
-                conn.request("POST", "/api/v1/sequences/start", body,
-                             {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+                conn.request(
+                    "POST",
+                    "/api/v1/sequences/start",
+                    body,
+                    {"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                )
                 response = conn.getresponse()
                 response.read()
                 assert response.status == 202, response.status
@@ -96,12 +114,16 @@ def main() -> None:
     for model, (per_call, per_step) in MODELS.items():
         for label, split in (("step-1-first", True), ("whole-sequence-first", False)):
             samples = run(split, per_call, per_step, args.leads)
-            results.append({
-                "latency_model": model, "mode": label, "leads": len(samples),
-                "median_s": round(statistics.median(samples), 3),
-                "p95_s": round(sorted(samples)[max(0, int(len(samples) * 0.95) - 1)], 3),
-                "max_s": round(max(samples), 3),
-            })
+            results.append(
+                {
+                    "latency_model": model,
+                    "mode": label,
+                    "leads": len(samples),
+                    "median_s": round(statistics.median(samples), 3),
+                    "p95_s": round(sorted(samples)[max(0, int(len(samples) * 0.95) - 1)], 3),
+                    "max_s": round(max(samples), 3),
+                }
+            )
     print(json.dumps(results, indent=2))
     print("\n| latency model | mode | leads | median s | p95 s | max s |\n|---|---|---|---|---|---|")
     for r in results:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,8 +42,8 @@ from ringback.engine import events as ev
 from ringback.engine.content_guard import validate_edit
 from ringback.engine.errors import InvalidInput
 from ringback.engine.locale import resolve_language, resolve_timezone
-from ringback.engine.model import TERMINAL_ENROLLMENT, EnrollmentStatus
-from ringback.storage import contacts, enrollments, idempotency, templates
+from ringback.engine.model import TERMINAL_ENROLLMENT, EnrollmentStatus, StepContent
+from ringback.storage import accounts, contacts, enrollments, idempotency, templates
 from ringback.storage.db import write_transaction
 from ringback.storage.models import database_proxy
 
@@ -51,6 +51,11 @@ log = logging.getLogger(__name__)
 MAX_RESTARTS = 3  # restarts in a row (without a clean release in between) before the enrollment is failed
 DUE_POLL_SECONDS = 1.0
 STOP_LIVE_SECONDS = 10.0
+# Timeline entries written when a review edit or decision is accepted, before the actor applies it.
+DECISION_RECEIVED = "review.decision_received"
+EDIT_RECEIVED = "review.edit_received"
+REVIEW_SCAN_LIMIT = 1_000_000
+REVIEWS_PER_TICK = 5  # each check reads one enrollment view: keep ticks short
 # Asked by HTTP threads: an exception goes back to the caller. Everything else is told, and must not kill us.
 _COMMANDS = (StartCommand, DecideCommand, Stats)
 # A restarted actor begins with `Recovered`, which re-does what these would (generate, reconcile sends).
@@ -70,6 +75,39 @@ class _Live:
     ref: pykka.ActorRef
     seq: int = 0
     unconfirmed: list[tuple[int, ev.Event]] = field(default_factory=list)  # told, not yet confirmed
+
+
+def unapplied_review(view: dict[str, Any]) -> list[ev.Event]:
+    """The edits and the decision accepted for a pending enrollment that its state machine never applied.
+
+    Each accepted edit left an `EDIT_RECEIVED` entry and each applied one a `review.step_edited`
+    entry, in the same order (one supervisor, one actor inbox), so counting per step tells which
+    are missing; the newest received content of such a step is the one to apply.
+    """
+    if view["status"] != EnrollmentStatus.PENDING_APPROVAL.value:
+        return []
+    applied: Counter[int] = Counter()
+    received: Counter[int] = Counter()
+    newest: dict[int, dict[str, Any]] = {}
+    decision: dict[str, Any] | None = None
+    for entry in view["timeline"]:
+        detail = entry.get("detail", {})
+        if entry["kind"] == "review.step_edited":
+            applied[detail["index"]] += 1
+        elif entry["kind"] == EDIT_RECEIVED:
+            received[detail["index"]] += 1
+            newest[detail["index"]] = detail
+        elif entry["kind"] == DECISION_RECEIVED:
+            decision = detail
+    events: list[ev.Event] = [
+        ev.StepEdited(index, StepContent(d["body"], d["subject"]), d["by"])
+        for index, d in sorted(newest.items())
+        if received[index] > applied[index]
+    ]
+    if decision is not None:
+        approved = decision["decision"] == "approve"
+        events.append(ev.Approved(decision["by"]) if approved else ev.Rejected(decision["by"], decision["reason"]))
+    return events
 
 
 class Pacer:
@@ -117,6 +155,7 @@ class Supervisor(pykka.ThreadingActor):
         self._live: dict[str, _Live] = {}
         self._waiting: OrderedDict[str, list[ev.Event]] = OrderedDict()
         self._backlog: deque[str] = deque()
+        self._reviews: deque[tuple[str, str]] = deque()  # (workspace, enrollment) pending review, to check
         self._restarts: dict[str, int] = {}
         self._last_poll: tuple[float, datetime] | None = None  # (monotonic, business time) of the last due poll
         self._more_due = False
@@ -239,8 +278,14 @@ class Supervisor(pykka.ThreadingActor):
             raise Conflict(f"the enrollment is {status.value}, not pending_approval")
         if cmd.decision == "edit":
             return self._edit(cmd)
-        if not enrollments.claim_decision(cmd.enrollment_id, cmd.by, now):
-            raise Conflict("the enrollment was already decided")
+        with write_transaction(database_proxy.obj):
+            if not enrollments.claim_decision(cmd.enrollment_id, cmd.by, now):
+                raise Conflict("the enrollment was already decided")
+            # Kept with the claim: should we crash before the actor applies it, recovery knows the decision.
+            received = {"decision": cmd.decision, "by": cmd.by, "reason": cmd.reason}
+            enrollments.add_events(
+                cmd.workspace_id, cmd.enrollment_id, [ev.TimelineEntry(DECISION_RECEIVED, received)], now
+            )
         if cmd.decision == "approve":
             self._deliver(cmd.enrollment_id, ev.Approved(cmd.by))
             return EnrollmentStatus.ACTIVE.value
@@ -262,6 +307,11 @@ class Supervisor(pykka.ThreadingActor):
             if result.problems:
                 raise InvalidInput(f"steps[{index}]", "; ".join(result.problems))
             checked.append((index, result.content))
+        received = [
+            ev.TimelineEntry(EDIT_RECEIVED, {"index": i, "subject": c.subject, "body": c.body, "by": cmd.by})
+            for i, c in checked
+        ]
+        enrollments.add_events(cmd.workspace_id, cmd.enrollment_id, received, self._rt.clock.now())
         for index, content in checked:
             self._deliver(cmd.enrollment_id, ev.StepEdited(index, content, cmd.by))
         return EnrollmentStatus.PENDING_APPROVAL.value
@@ -350,18 +400,34 @@ class Supervisor(pykka.ThreadingActor):
         self._backlog.extend(found)
         log.info("recovery: %d enrollments to resume", len(found))
         self._metric("recovered_enrollments", len(found))
+        now = self._rt.clock.now()
+        for workspace in accounts.list_workspaces():
+            queue = enrollments.review_queue(workspace.id, now, limit=REVIEW_SCAN_LIMIT)
+            self._reviews.extend((workspace.id, item["enrollment_id"]) for item in queue)
         self._gauges()
+
+    def _check_reviews(self) -> None:
+        """Re-deliver review edits and decisions that were answered to a human but lost to a crash (a few per tick)."""
+        for _ in range(min(len(self._reviews), REVIEWS_PER_TICK)):
+            workspace_id, enrollment_id = self._reviews.popleft()
+            view = enrollments.enrollment_view(workspace_id, enrollment_id)
+            for event in unapplied_review(view) if view else ():
+                log.warning("recovery: re-delivering %s for enrollment %s", type(event).__name__, enrollment_id)
+                self._deliver(enrollment_id, event)
 
     def _tick(self, tick: Tick) -> None:
         while self._backlog and len(self._live) < self._max_live and self._pacer.take():
             self._deliver(self._backlog.popleft(), ev.Recovered())
         if self._backlog:
             self._gauges()
+        if self._reviews:
+            self._check_reviews()
         if self._poll_due_now(tick.now):
             self._activate_due(tick.now)
 
     def _poll_due_now(self, now: datetime) -> bool:
-        """Poll storage every `due_poll_seconds` (real or business time), and at once while a backlog remains."""
+        """Poll storage every `due_poll_seconds` (real or business time), and on every tick while the last
+        poll found more due enrollments than it could wake."""
         if self._more_due or self._last_poll is None:
             return True
         real, business = self._last_poll

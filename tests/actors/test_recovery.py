@@ -176,6 +176,30 @@ def test_an_admin_email_whose_sending_was_not_recorded_goes_out_again(make_node,
     assert mailer.sent == ["admin@example.com"] * 2
 
 
+def test_an_accepted_edit_and_approval_not_yet_applied_survive_a_crash(make_node, providers, writer, channel, clock):
+    """The one live slot is taken, so the review's events wait in the supervisor when the node dies; the
+    human was already told 200. The restarted node must apply the edit and then the approval."""
+    first = make_node(providers, max_live_enrollments=1, shutdown_grace_seconds=0.05)
+    api = api_for(first, clock)
+    enrollment_id = start(api, auto_approve=False)
+    wait_for(lambda: view(api, enrollment_id)["review"]["admins_notified_at"] and idle(first))
+    writer.hold()
+    start(api, name="Busy")
+    wait_for(lambda: writer.calls[-1][0] == "Busy")
+    edited = {"subject": "Edited by a human", "body": "Hola Ana, te llamamos mañana."}
+    path = f"/api/v1/sequences/enrollments/{enrollment_id}"
+    assert api.patch(f"{path}/steps/0", edited).status_code == 200
+    assert api.post(f"{path}/approve").status_code == 200
+    assert view(api, enrollment_id)["status"] == "pending_approval"  # accepted, not applied yet
+    first.stop()
+    writer.release()
+
+    make_node(providers)
+
+    wait_for(lambda: view(api, enrollment_id)["steps"][0]["state"] == "sent")
+    assert [m.subject for m in channel.sent if m.to == "ana@example.com"] == ["Edited by a human"]
+
+
 # --- a send caught by the crash ------------------------------------------------------------------------------
 
 
@@ -192,6 +216,23 @@ def test_an_email_caught_sending_is_sent_again_with_the_same_message_id(make_nod
     resent = wait_for(lambda: (v := view(on(second, api), enrollment_id))["steps"][0]["state"] == "sent" and v)
     assert [m.message_id for m in channel.sent] == [channel.sent[0].message_id] * 2
     assert "step.resend_after_restart" in [e["kind"] for e in resent["timeline"]]
+
+
+def test_a_send_stuck_past_the_grace_period_is_left_to_recovery(make_node, providers, channel, clock):
+    first = make_node(providers, shutdown_grace_seconds=0.2)
+    api = api_for(first, clock)
+    channel.gate.clear()
+    response = api.post("/api/v1/sequences/start", lead(api.template_id))
+    enrollment_id = response.json["enrollment_id"]
+    assert channel.entered.wait(timeout=15)
+
+    first.stop()  # returns although the send never answered
+
+    assert view(api, enrollment_id)["steps"][0]["state"] == "sending"
+    channel.gate.set()  # the stuck call finally returns, to a node that is gone
+    make_node(providers)
+    wait_for(lambda: view(api, enrollment_id)["steps"][0]["state"] == "sent")
+    assert len({m.message_id for m in channel.sent}) == 1  # re-sent with the same Message-ID: de-duplicable
 
 
 def test_an_sms_caught_sending_is_unknown_and_never_sent_again(make_node, providers, channel, clock):
