@@ -304,24 +304,16 @@ def open_ids_for_contact(contact_id: str) -> list[str]:
 
 def find_step_by_provider_id(provider_id: str) -> tuple[str, str, int] | None:
     """(workspace id, enrollment id, step index) for a provider's message or call id."""
-    row = (
-        Step.select(Step.index, Enrollment.id, Enrollment.workspace)
-        .join(Enrollment)
-        .where(Step.provider_id == provider_id)
-        .first()
-    )
-    if row is None:
-        return None
-    return row.enrollment.workspace_id, row.enrollment.id, row.index
+    return _locate_step(Step.provider_id == provider_id)
 
 
 def find_step(step_id: str) -> tuple[str, str, int] | None:
-    row = (
-        Step.select(Step.index, Enrollment.id, Enrollment.workspace)
-        .join(Enrollment)
-        .where(Step.id == step_id)
-        .first()
-    )
+    """(workspace id, enrollment id, step index) for one of our step ids (as in a status callback URL)."""
+    return _locate_step(Step.id == step_id)
+
+
+def _locate_step(condition: Any) -> tuple[str, str, int] | None:
+    row = Step.select(Step.index, Enrollment.id, Enrollment.workspace).join(Enrollment).where(condition).first()
     if row is None:
         return None
     return row.enrollment.workspace_id, row.enrollment.id, row.index

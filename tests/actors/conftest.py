@@ -20,7 +20,7 @@ from ringback.engine.template import parse_template
 from ringback.node import Providers
 from ringback.providers.channels.base import OutboundMessage, Receipt
 from ringback.providers.llm.offline import OfflineWriter
-from ringback.storage import accounts, templates
+from ringback.storage import accounts, enrollments, templates
 from tests.conftest import Api
 
 EMAIL_THEN_EMAIL = {
@@ -143,3 +143,15 @@ def lead(template_id: str, name: str = "Ana", email: str | None = None, auto_app
         "contact": {"first_name": name, "emails": [email or f"{name.lower()}@example.com"], **extra},
         "auto_approve": auto_approve,
     }
+
+
+def start(api: Api, **kwargs) -> str:
+    """Start a sequence for `lead(**kwargs)` through the API; the enrollment id."""
+    response = api.post("/api/v1/sequences/start", lead(api.template_id, **kwargs))
+    assert response.status_code == 202, response.json
+    return response.json["enrollment_id"]
+
+
+def view(api: Api, enrollment_id: str) -> dict:
+    """Read straight from storage: polling through the API would trip its rate limit."""
+    return enrollments.enrollment_view(api.workspace_id, enrollment_id)

@@ -12,9 +12,9 @@ from bench.common import seed_enrollments
 from ringback.actors.messages import Stats
 from ringback.config import load_settings
 from ringback.node import Node, Providers
-from ringback.storage import enrollments, sandbox
+from ringback.storage import sandbox
 from ringback.storage.models import Enrollment, Step
-from tests.actors.conftest import EMAIL_THEN_EMAIL, api_for, lead
+from tests.actors.conftest import EMAIL_THEN_EMAIL, api_for, lead, start, view
 from tests.conftest import Api, wait_for
 
 SMS_THEN_EMAIL = {
@@ -39,17 +39,6 @@ class Mailer:
     def send_email(self, *, to: str, **message: object) -> str:
         self.sent.append(to)
         return "ok"
-
-
-def view(api, enrollment_id: str) -> dict:
-    """Read straight from storage: polling through the API would trip its rate limit."""
-    return enrollments.enrollment_view(api.workspace_id, enrollment_id)
-
-
-def start(api: Api, **kwargs) -> str:
-    response = api.post("/api/v1/sequences/start", lead(api.template_id, **kwargs))
-    assert response.status_code == 202, response.json
-    return response.json["enrollment_id"]
 
 
 def on(node: Node, api: Api) -> Api:

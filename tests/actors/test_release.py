@@ -9,22 +9,10 @@ import pytest
 
 from ringback.actors.messages import Deliver, Stats
 from ringback.engine.events import DeliveryReported
-from ringback.storage import enrollments
-from tests.actors.conftest import EMAIL_THEN_EMAIL, api_for, lead
+from tests.actors.conftest import EMAIL_THEN_EMAIL, api_for, start, view
 from tests.conftest import wait_for
 
 NEAR = {**EMAIL_THEN_EMAIL, "steps": [{"channel": "email", "delay_seconds": d} for d in (0, 30)]}
-
-
-def view(api, enrollment_id: str) -> dict:
-    """Read straight from storage: polling through the API would trip its rate limit."""
-    return enrollments.enrollment_view(api.workspace_id, enrollment_id)
-
-
-def start(api, **kwargs) -> str:
-    response = api.post("/api/v1/sequences/start", lead(api.template_id, **kwargs))
-    assert response.status_code == 202, response.json
-    return response.json["enrollment_id"]
 
 
 def stats(node) -> dict:

@@ -9,20 +9,8 @@ import pytest
 
 from ringback.actors.messages import Stats, StopContact
 from ringback.engine import events as ev
-from ringback.storage import enrollments
-from tests.actors.conftest import api_for, lead
+from tests.actors.conftest import api_for, start, view
 from tests.conftest import wait_for
-
-
-def view(api, enrollment_id: str) -> dict:
-    """Read straight from storage: polling through the API would trip its rate limit."""
-    return enrollments.enrollment_view(api.workspace_id, enrollment_id)
-
-
-def start(api, **kwargs) -> str:
-    response = api.post("/api/v1/sequences/start", lead(api.template_id, **kwargs))
-    assert response.status_code == 202, response.json
-    return response.json["enrollment_id"]
 
 
 def metric(node, sample: str) -> float:
