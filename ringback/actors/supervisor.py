@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections import Counter, OrderedDict, deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,12 +37,14 @@ from ringback.actors.messages import (
     StopContact,
     Tick,
 )
+from ringback.actors.pacing import Pacer
+from ringback.actors.review_recovery import DECISION_RECEIVED, EDIT_RECEIVED, unapplied_review
 from ringback.actors.runtime import Runtime
 from ringback.engine import events as ev
 from ringback.engine.content_guard import validate_edit
 from ringback.engine.errors import InvalidInput
 from ringback.engine.locale import resolve_language, resolve_timezone
-from ringback.engine.model import TERMINAL_ENROLLMENT, EnrollmentStatus, StepContent
+from ringback.engine.model import TERMINAL_ENROLLMENT, EnrollmentStatus
 from ringback.storage import accounts, contacts, enrollments, idempotency, templates
 from ringback.storage.db import write_transaction
 from ringback.storage.models import database_proxy
@@ -51,9 +53,7 @@ log = logging.getLogger(__name__)
 MAX_RESTARTS = 3  # restarts in a row (without a clean release in between) before the enrollment is failed
 DUE_POLL_SECONDS = 1.0
 STOP_LIVE_SECONDS = 10.0
-# Timeline entries written when a review edit or decision is accepted, before the actor applies it.
-DECISION_RECEIVED = "review.decision_received"
-EDIT_RECEIVED = "review.edit_received"
+HOUSEKEEPING_SECONDS = 3600.0  # business time between purges of expired idempotency keys
 REVIEW_SCAN_LIMIT = 1_000_000
 REVIEWS_PER_TICK = 5  # each check reads one enrollment view: keep ticks short
 # Asked by HTTP threads: an exception goes back to the caller. Everything else is told, and must not kill us.
@@ -75,65 +75,6 @@ class _Live:
     ref: pykka.ActorRef
     seq: int = 0
     unconfirmed: list[tuple[int, ev.Event]] = field(default_factory=list)  # told, not yet confirmed
-
-
-def unapplied_review(view: dict[str, Any]) -> list[ev.Event]:
-    """The edits and the decision accepted for a pending enrollment that its state machine never applied.
-
-    Each accepted edit left an `EDIT_RECEIVED` entry and each applied one a `review.step_edited`
-    entry, in the same order (one supervisor, one actor inbox), so counting per step tells which
-    are missing; the newest received content of such a step is the one to apply.
-    """
-    if view["status"] != EnrollmentStatus.PENDING_APPROVAL.value:
-        return []
-    applied: Counter[int] = Counter()
-    received: Counter[int] = Counter()
-    newest: dict[int, dict[str, Any]] = {}
-    decision: dict[str, Any] | None = None
-    for entry in view["timeline"]:
-        detail = entry.get("detail", {})
-        if entry["kind"] == "review.step_edited":
-            applied[detail["index"]] += 1
-        elif entry["kind"] == EDIT_RECEIVED:
-            received[detail["index"]] += 1
-            newest[detail["index"]] = detail
-        elif entry["kind"] == DECISION_RECEIVED:
-            decision = detail
-    events: list[ev.Event] = [
-        ev.StepEdited(index, StepContent(d["body"], d["subject"]), d["by"])
-        for index, d in sorted(newest.items())
-        if received[index] > applied[index]
-    ]
-    if decision is not None:
-        approved = decision["decision"] == "approve"
-        events.append(ev.Approved(decision["by"]) if approved else ev.Rejected(decision["by"], decision["reason"]))
-    return events
-
-
-class Pacer:
-    """A token bucket in real time: at most `rate` re-activations per second, one second's worth banked.
-
-    It paces work against the providers, so it runs on the monotonic clock, never on the business
-    clock (which tests freeze and jump).
-    """
-
-    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._rate = rate
-        self._now = monotonic
-        self._tokens = rate
-        self._last = monotonic()
-
-    def available(self) -> int:
-        now = self._now()
-        self._tokens = min(self._tokens + (now - self._last) * self._rate, self._rate)
-        self._last = now
-        return int(self._tokens)
-
-    def take(self) -> bool:
-        if self.available() < 1:
-            return False
-        self._tokens -= 1
-        return True
 
 
 class Supervisor(pykka.ThreadingActor):
@@ -159,6 +100,7 @@ class Supervisor(pykka.ThreadingActor):
         self._restarts: dict[str, int] = {}
         self._last_poll: tuple[float, datetime] | None = None  # (monotonic, business time) of the last due poll
         self._more_due = False
+        self._last_housekeeping: datetime | None = None
         self._metric = on_metric or (lambda name, value=1, **labels: None)
         self._handlers: dict[type, Callable[[Any], Any]] = {
             StartCommand: self._start,
@@ -396,7 +338,7 @@ class Supervisor(pykka.ThreadingActor):
 
     def _recover(self, _: Recover) -> None:
         queued = set(self._backlog)
-        found = [i for i in enrollments.busy_open_ids() if i not in self._live and i not in queued]
+        found = [i for i in enrollments.ids_to_resume() if i not in self._live and i not in queued]
         self._backlog.extend(found)
         log.info("recovery: %d enrollments to resume", len(found))
         self._metric("recovered_enrollments", len(found))
@@ -424,6 +366,17 @@ class Supervisor(pykka.ThreadingActor):
             self._check_reviews()
         if self._poll_due_now(tick.now):
             self._activate_due(tick.now)
+        self._housekeeping(tick.now)
+
+    def _housekeeping(self, now: datetime) -> None:
+        """Forget expired idempotency keys (hourly, in business time): the table would otherwise only grow."""
+        last = self._last_housekeeping
+        if last is not None and (now - last).total_seconds() < HOUSEKEEPING_SECONDS:
+            return
+        self._last_housekeeping = now
+        purged = idempotency.purge_expired(now)
+        if purged:
+            log.info("housekeeping: %d expired idempotency keys forgotten", purged)
 
     def _poll_due_now(self, now: datetime) -> bool:
         """Poll storage every `due_poll_seconds` (real or business time), and on every tick while the last

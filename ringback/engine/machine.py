@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from ringback.engine import events as ev
 from ringback.engine.calling_window import CallingWindow, next_allowed
 from ringback.engine.enrollment import EnrollmentState, StepState
-from ringback.engine.model import TERMINAL_STEP, Channel, EnrollmentStatus, StepStatus
+from ringback.engine.model import TERMINAL_ENROLLMENT, TERMINAL_STEP, Channel, EnrollmentStatus, StepStatus
 
 S = EnrollmentStatus
 WINDOWED_CHANNELS = frozenset({Channel.SMS, Channel.VOICE})
@@ -137,10 +137,11 @@ def _on_recovered(b: _Builder, _: ev.Recovered) -> None:
         _request_generation(b, missing)
     if st.status == S.PENDING_APPROVAL and not st.admins_notified:
         b.effects.append(ev.NotifyAdmins())
+    finished = b.state.status in TERMINAL_ENROLLMENT
     for step in b.state.steps:
         if step.status != StepStatus.SENDING:
             continue
-        if b.state.sandbox or step.channel == Channel.EMAIL:
+        if not finished and (b.state.sandbox or step.channel == Channel.EMAIL):
             # Sandbox de-duplicates by token; email is re-sent with the same Message-ID.
             b.effects.append(ev.Dispatch(step.index, step.attempts))
             b.note("step.resend_after_restart", index=step.index, attempt=step.attempts)

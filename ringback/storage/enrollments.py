@@ -266,8 +266,9 @@ def open_enrollment_ids(limit: int | None = None) -> list[str]:
     return [row.id for row in query]
 
 
-def busy_open_ids() -> list[str]:
-    """Open enrollments that cannot be left passive: still generating, or with a send in flight."""
+def ids_to_resume() -> list[str]:
+    """Enrollments that cannot be left passive: still generating, waiting to tell the admins, with no wake
+    time, or with a send in flight (even a stopped one: its interrupted send must still be settled)."""
     sending = Step.select(Step.enrollment).where(Step.status == StepStatus.SENDING.value)
     status = Enrollment.status
     query = (
@@ -275,10 +276,8 @@ def busy_open_ids() -> list[str]:
         .where(
             (status == EnrollmentStatus.GENERATING.value)
             | ((status == EnrollmentStatus.PENDING_APPROVAL.value) & Enrollment.admins_notified_at.is_null())
-            | (
-                (status == EnrollmentStatus.ACTIVE.value)
-                & (Enrollment.next_wake_at.is_null() | Enrollment.id.in_(sending))
-            )
+            | ((status == EnrollmentStatus.ACTIVE.value) & Enrollment.next_wake_at.is_null())
+            | Enrollment.id.in_(sending)
         )
         .order_by(Enrollment.created_at)
     )

@@ -10,7 +10,7 @@ import pytest
 
 from ringback.actors.clock import ClockActor
 from ringback.actors.messages import ClockTick, Deliver, Tick, WakeMeAt
-from ringback.actors.supervisor import Pacer
+from ringback.actors.pacing import Pacer
 from ringback.engine.events import Wake
 
 

@@ -224,6 +224,25 @@ def test_a_send_stuck_past_the_grace_period_is_left_to_recovery(make_node, provi
     assert len({m.message_id for m in channel.sent}) == 1  # re-sent with the same Message-ID: de-duplicable
 
 
+def test_an_email_caught_sending_when_the_lead_opted_out_is_settled_unknown_not_sent_again(
+    make_node, providers, channel, clock
+):
+    first = make_node(providers)
+    api = api_for(first, clock)
+    enrollment_id = start(api)
+    wait_for(lambda: view(api, enrollment_id)["steps"][0]["state"] == "sent")
+    first.stop()
+    interrupt_the_send(enrollment_id)
+    Enrollment.update(status="stopped", status_reason="opted out").where(Enrollment.id == enrollment_id).execute()
+
+    second = make_node(providers)
+
+    wait_for(lambda: view(on(second, api), enrollment_id)["steps"][0]["state"] == "unknown")
+    wait_for(lambda: idle(second))
+    assert len(channel.sent) == 1
+    assert view(on(second, api), enrollment_id)["status"] == "stopped"
+
+
 def test_an_sms_caught_sending_is_unknown_and_never_sent_again(make_node, providers, channel, clock):
     first = make_node(providers)
     api = api_for(first, clock, SMS_THEN_EMAIL)

@@ -418,7 +418,7 @@ def test_one_review_email_per_enrollment_also_after_a_restart(make_node, smtp_se
     second = start_pending(api, idempotency_key="after-restart")
     smtp_server.wait_for(2)
 
-    assert first not in enrollments.busy_open_ids()  # notified: recovery leaves it passive, no second email
+    assert first not in enrollments.ids_to_resume()  # notified: recovery leaves it passive, no second email
     subjects = [r.message["Message-ID"] for r in smtp_server.received]
     assert subjects == [f"<review-{first}-0@ringback>", f"<review-{second}-0@ringback>"]
 

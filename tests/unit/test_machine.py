@@ -204,6 +204,18 @@ def test_recovery_resends_email_with_the_same_attempt_and_marks_sms_unknown():
     assert not any(isinstance(e, ev.Dispatch) and e.index == 0 for e in effects)
 
 
+def test_recovery_of_a_stopped_enrollment_settles_its_interrupted_email_as_unknown_without_resending():
+    state, _ = run(new_state(sandbox=False), ev.Started(), ev.ContentReady({0: content(0)}, "m"))
+    state, _ = run(state, ev.Stopped("opted out"))
+    assert state.steps[0].status == StepStatus.SENDING and not is_finished(state)
+
+    state, effects = run(state, ev.Recovered())
+
+    assert state.steps[0].status == StepStatus.UNKNOWN
+    assert not any(isinstance(e, ev.Dispatch) for e in effects)
+    assert state.status == S.STOPPED and is_finished(state)
+
+
 def test_recovery_while_generating_regenerates_once_then_fails():
     state, _ = run(new_state(), ev.Started())
     state, effects = run(state, ev.Recovered())
