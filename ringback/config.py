@@ -102,7 +102,9 @@ class Settings:
         60.0, "An enrollment whose next step is further away than this releases its actor."
     )
     tick_seconds: float = _setting(0.1, "Clock resolution for scheduled steps.")
-    recovery_rate_per_second: float = _setting(200.0, "Enrollments re-activated per second at start-up.")
+    recovery_rate_per_second: float = _setting(
+        200.0, "Enrollments re-activated per second: resumed at start-up or woken when a step comes due."
+    )
     send_max_attempts: int = _setting(5, "Attempts of one step before it is marked failed.")
     retry_base_seconds: float = _setting(5.0, "First retry delay; doubles each attempt, with jitter.")
     review_token_ttl_days: int = _setting(7, "How long a review link stays valid.")
@@ -118,13 +120,19 @@ class Settings:
     def resolved_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
-    def describe(self) -> str:
+    @classmethod
+    def help_rows(cls) -> list[tuple[str, str, str]]:
+        """(variable, default as shown, meaning) per setting: `serve --help` and the README's table."""
+        rows = []
+        for f in dataclasses.fields(cls):
+            default = "(secret)" if f.metadata["secret"] else str(f.default)
+            rows.append((f"{ENV_PREFIX}{f.name.upper()}", default, f.metadata["help"]))
+        return rows
+
+    @classmethod
+    def describe(cls) -> str:
         """A help table of every setting, for ``ringback serve --help``."""
-        lines = []
-        for f in dataclasses.fields(self):
-            default = "(secret)" if f.metadata["secret"] and f.default else f.default
-            lines.append(f"  {ENV_PREFIX}{f.name.upper():34} {f.metadata['help']} [default: {default}]")
-        return "\n".join(lines)
+        return "\n".join(f"  {name:43} {meaning} [default: {default}]" for name, default, meaning in cls.help_rows())
 
 
 def _coerce(name: str, annotation: Any, raw: Any) -> Any:

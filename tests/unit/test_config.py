@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +167,10 @@ def test_describe_never_shows_a_secrets_value():
     text = settings.describe()
 
     assert not [value for value in values.values() if value in text]
+
+
+def test_the_readme_configuration_table_lists_every_setting_as_the_code_defines_it():
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for name, default, meaning in Settings.help_rows():
+        row = f"| `{name}` | {default} | {meaning} |"
+        assert row in readme, f"README.md lacks or has an outdated row: {row}"
