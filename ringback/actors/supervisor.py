@@ -38,8 +38,8 @@ from ringback.actors.messages import (
     Tick,
 )
 from ringback.actors.pacing import Pacer
-from ringback.actors.review_recovery import DECISION_RECEIVED, EDIT_RECEIVED, unapplied_review
 from ringback.actors.runtime import Runtime
+from ringback.actors.unapplied import CANCEL_RECEIVED, DECISION_RECEIVED, EDIT_RECEIVED, unapplied_review
 from ringback.engine import events as ev
 from ringback.engine.content_guard import validate_edit
 from ringback.engine.errors import InvalidInput
@@ -214,7 +214,10 @@ class Supervisor(pykka.ThreadingActor):
         if cmd.decision == "cancel":
             if status in TERMINAL_ENROLLMENT:
                 raise Conflict(f"the enrollment is already {status.value}")
-            self._deliver(cmd.enrollment_id, ev.Stopped(cmd.reason or "canceled"))
+            reason = cmd.reason or "canceled"
+            received = ev.TimelineEntry(CANCEL_RECEIVED, {"reason": reason, "by": cmd.by})
+            enrollments.add_events(cmd.workspace_id, cmd.enrollment_id, [received], now)
+            self._deliver(cmd.enrollment_id, ev.Stopped(reason))
             return EnrollmentStatus.STOPPED.value
         if status != EnrollmentStatus.PENDING_APPROVAL:
             raise Conflict(f"the enrollment is {status.value}, not pending_approval")
@@ -342,6 +345,9 @@ class Supervisor(pykka.ThreadingActor):
         self._backlog.extend(found)
         log.info("recovery: %d enrollments to resume", len(found))
         self._metric("recovered_enrollments", len(found))
+        for enrollment_id, detail in enrollments.open_with_event(CANCEL_RECEIVED):
+            log.warning("recovery: re-delivering a cancel for enrollment %s", enrollment_id)
+            self._deliver(enrollment_id, ev.Stopped(detail.get("reason", "canceled")))
         now = self._rt.clock.now()
         for workspace in accounts.list_workspaces():
             queue = enrollments.review_queue(workspace.id, now, limit=REVIEW_SCAN_LIMIT)

@@ -284,6 +284,17 @@ def ids_to_resume() -> list[str]:
     return [row.id for row in query]
 
 
+def open_with_event(kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """(enrollment id, detail) of each `kind` timeline entry whose enrollment is still open, oldest first."""
+    query = (
+        Event.select(Event.enrollment, Event.detail)
+        .join(Enrollment)
+        .where(Event.kind == kind, Enrollment.status.in_(OPEN_STATUSES))
+        .order_by(Event.created_at, Event.id)
+    )
+    return [(row.enrollment_id, row.detail) for row in query]
+
+
 def due_ids(now: datetime, limit: int) -> list[str]:
     query = (
         Enrollment.select(Enrollment.id)

@@ -189,6 +189,28 @@ def test_an_accepted_edit_and_approval_not_yet_applied_survive_a_crash(make_node
     assert [m.subject for m in channel.sent if m.to == "ana@example.com"] == ["Edited by a human"]
 
 
+def test_a_cancel_answered_but_not_applied_before_a_crash_is_applied_after_it(make_node, providers, writer, clock):
+    """Like the review case: the cancel waits in the supervisor behind a full live slot when the node dies."""
+    first = make_node(providers, max_live_enrollments=1, shutdown_grace_seconds=0.05)
+    api = api_for(first, clock)
+    enrollment_id = start(api)
+    wait_for(lambda: view(api, enrollment_id)["steps"][0]["state"] == "sent" and idle(first))
+    writer.hold()
+    start(api, name="Busy")
+    wait_for(lambda: writer.calls[-1][0] == "Busy")
+    assert api.post(f"/api/v1/sequences/enrollments/{enrollment_id}/cancel").status_code == 200
+    assert view(api, enrollment_id)["status"] == "active"  # accepted, not applied yet
+    first.stop()
+    writer.release()
+
+    second = make_node(providers)
+    wait_for(lambda: view(api, enrollment_id)["status"] == "stopped")
+    clock.advance(timedelta(days=3))
+
+    wait_for(lambda: idle(second))
+    assert view(api, enrollment_id)["steps"][1]["state"] == "canceled"
+
+
 # --- a send caught by the crash ------------------------------------------------------------------------------
 
 

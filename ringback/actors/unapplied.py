@@ -1,8 +1,8 @@
-"""Review answers that a crash kept from the state machine.
+"""Commands answered to a caller that a crash kept from the state machine.
 
-A human's edit or decision is answered 200 once the supervisor accepted it, which may be before the
-enrollment's actor applied it. So the supervisor writes a `*_received` timeline entry first; after a
-restart, comparing those with the entries the state machine wrote tells what is still to apply.
+A review edit or decision, or a cancel, is answered 200 once the supervisor accepted it, which may be
+before the enrollment's actor applied it. So the supervisor writes a `*_received` timeline entry first;
+after a restart, comparing those with the entries the state machine wrote tells what is still to apply.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from typing import Any
 from ringback.engine import events as ev
 from ringback.engine.model import EnrollmentStatus, StepContent
 
-# Timeline entries written when a review edit or decision is accepted, before the actor applies it.
+# Timeline entries written when a command is accepted, before the actor applies it.
 DECISION_RECEIVED = "review.decision_received"
 EDIT_RECEIVED = "review.edit_received"
+CANCEL_RECEIVED = "enrollment.cancel_received"  # an enrollment still open with one was never stopped
 
 
 def unapplied_review(view: dict[str, Any]) -> list[ev.Event]:
