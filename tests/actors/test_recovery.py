@@ -59,6 +59,17 @@ def interrupt_the_send(enrollment_id: str, index: int = 0) -> None:
     Enrollment.update(next_wake_at=None).where(Enrollment.id == enrollment_id).execute()
 
 
+def crash_mid_send(make_node, providers, clock, template: dict = EMAIL_THEN_EMAIL, **contact) -> tuple[Api, str]:
+    """A node sends step 1 and stops; the rows are then put back as a kill -9 mid-send leaves them."""
+    first = make_node(providers)
+    api = api_for(first, clock, template)
+    enrollment_id = start(api, **contact)
+    wait_for(lambda: view(api, enrollment_id)["steps"][0]["state"] == "sent")
+    first.stop()
+    interrupt_the_send(enrollment_id)
+    return api, enrollment_id
+
+
 @pytest.fixture
 def crashing(make_node, providers):
     """A node whose shutdown gives up at once: what is in flight stays as storage has it, as after a kill."""
@@ -215,12 +226,7 @@ def test_a_cancel_answered_but_not_applied_before_a_crash_is_applied_after_it(ma
 
 
 def test_an_email_caught_sending_is_sent_again_with_the_same_message_id(make_node, providers, channel, clock):
-    first = make_node(providers)
-    api = api_for(first, clock)
-    enrollment_id = start(api)
-    wait_for(lambda: view(api, enrollment_id)["steps"][0]["state"] == "sent")
-    first.stop()
-    interrupt_the_send(enrollment_id)
+    api, enrollment_id = crash_mid_send(make_node, providers, clock)
 
     second = make_node(providers)
 
@@ -249,12 +255,7 @@ def test_a_send_stuck_past_the_grace_period_is_left_to_recovery(make_node, provi
 def test_an_email_caught_sending_when_the_lead_opted_out_is_settled_unknown_not_sent_again(
     make_node, providers, channel, clock
 ):
-    first = make_node(providers)
-    api = api_for(first, clock)
-    enrollment_id = start(api)
-    wait_for(lambda: view(api, enrollment_id)["steps"][0]["state"] == "sent")
-    first.stop()
-    interrupt_the_send(enrollment_id)
+    api, enrollment_id = crash_mid_send(make_node, providers, clock)
     Enrollment.update(status="stopped", status_reason="opted out").where(Enrollment.id == enrollment_id).execute()
 
     second = make_node(providers)
@@ -266,12 +267,7 @@ def test_an_email_caught_sending_when_the_lead_opted_out_is_settled_unknown_not_
 
 
 def test_an_sms_caught_sending_is_unknown_and_never_sent_again(make_node, providers, channel, clock):
-    first = make_node(providers)
-    api = api_for(first, clock, SMS_THEN_EMAIL)
-    enrollment_id = start(api, phone_numbers=["+34911234567"])
-    wait_for(lambda: view(api, enrollment_id)["steps"][0]["state"] == "sent")
-    first.stop()
-    interrupt_the_send(enrollment_id)
+    api, enrollment_id = crash_mid_send(make_node, providers, clock, SMS_THEN_EMAIL, phone_numbers=["+34911234567"])
 
     second = make_node(providers)
 
