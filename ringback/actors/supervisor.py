@@ -39,13 +39,13 @@ from ringback.actors.messages import (
 )
 from ringback.actors.pacing import Pacer
 from ringback.actors.runtime import Runtime
-from ringback.actors.unapplied import CANCEL_RECEIVED, DECISION_RECEIVED, EDIT_RECEIVED, unapplied_review
+from ringback.actors.unapplied import CANCEL_RECEIVED, DECISION_RECEIVED, EDIT_RECEIVED, RECOVERY_KINDS, unapplied
 from ringback.engine import events as ev
 from ringback.engine.content_guard import validate_edit
 from ringback.engine.errors import InvalidInput
 from ringback.engine.locale import resolve_language, resolve_timezone
 from ringback.engine.model import TERMINAL_ENROLLMENT, EnrollmentStatus
-from ringback.storage import accounts, contacts, enrollments, idempotency, templates
+from ringback.storage import contacts, enrollments, idempotency, templates
 from ringback.storage.db import write_transaction
 from ringback.storage.models import database_proxy
 
@@ -54,8 +54,6 @@ MAX_RESTARTS = 3  # restarts in a row (without a clean release in between) befor
 DUE_POLL_SECONDS = 1.0
 STOP_LIVE_SECONDS = 10.0
 HOUSEKEEPING_SECONDS = 3600.0  # business time between purges of expired idempotency keys
-REVIEW_SCAN_LIMIT = 1_000_000
-REVIEWS_PER_TICK = 5  # each check reads one enrollment view: keep ticks short
 # Asked by HTTP threads: an exception goes back to the caller. Everything else is told, and must not kill us.
 _COMMANDS = (StartCommand, DecideCommand, Stats)
 # A restarted actor begins with `Recovered`, which re-does what these would (generate, reconcile sends).
@@ -96,7 +94,6 @@ class Supervisor(pykka.ThreadingActor):
         self._live: dict[str, _Live] = {}
         self._waiting: OrderedDict[str, list[ev.Event]] = OrderedDict()
         self._backlog: deque[str] = deque()
-        self._reviews: deque[tuple[str, str]] = deque()  # (workspace, enrollment) pending review, to check
         self._restarts: dict[str, int] = {}
         self._last_poll: tuple[float, datetime] | None = None  # (monotonic, business time) of the last due poll
         self._more_due = False
@@ -345,31 +342,18 @@ class Supervisor(pykka.ThreadingActor):
         self._backlog.extend(found)
         log.info("recovery: %d enrollments to resume", len(found))
         self._metric("recovered_enrollments", len(found))
-        for enrollment_id, detail in enrollments.open_with_event(CANCEL_RECEIVED):
-            log.warning("recovery: re-delivering a cancel for enrollment %s", enrollment_id)
-            self._deliver(enrollment_id, ev.Stopped(detail.get("reason", "canceled")))
-        now = self._rt.clock.now()
-        for workspace in accounts.list_workspaces():
-            queue = enrollments.review_queue(workspace.id, now, limit=REVIEW_SCAN_LIMIT)
-            self._reviews.extend((workspace.id, item["enrollment_id"]) for item in queue)
-        self._gauges()
-
-    def _check_reviews(self) -> None:
-        """Re-deliver review edits and decisions that were answered to a human but lost to a crash (a few per tick)."""
-        for _ in range(min(len(self._reviews), REVIEWS_PER_TICK)):
-            workspace_id, enrollment_id = self._reviews.popleft()
-            view = enrollments.enrollment_view(workspace_id, enrollment_id)
-            for event in unapplied_review(view) if view else ():
+        # Edits, decisions and cancels answered to a caller but lost to the crash (DESIGN §5).
+        for enrollment_id, (status, entries) in enrollments.open_timeline_entries(RECOVERY_KINDS).items():
+            for event in unapplied(status, entries):
                 log.warning("recovery: re-delivering %s for enrollment %s", type(event).__name__, enrollment_id)
                 self._deliver(enrollment_id, event)
+        self._gauges()
 
     def _tick(self, tick: Tick) -> None:
         while self._backlog and len(self._live) < self._max_live and self._pacer.take():
             self._deliver(self._backlog.popleft(), ev.Recovered())
         if self._backlog:
             self._gauges()
-        if self._reviews:
-            self._check_reviews()
         if self._poll_due_now(tick.now):
             self._activate_due(tick.now)
         self._housekeeping(tick.now)

@@ -17,6 +17,7 @@ from ringback.engine.model import TERMINAL_ENROLLMENT, TERMINAL_STEP, Channel, E
 
 S = EnrollmentStatus
 WINDOWED_CHANNELS = frozenset({Channel.SMS, Channel.VOICE})
+STEP_EDITED = "review.step_edited"  # timeline kind of an applied edit; recovery counts these
 MAX_GENERATION_ATTEMPTS = 2
 
 
@@ -207,7 +208,7 @@ def _on_edited(b: _Builder, event: ev.StepEdited) -> None:
     if b.state.status != S.PENDING_APPROVAL or step.status == StepStatus.SKIPPED:
         return
     b.put(step.evolve(content=event.content))
-    b.note("review.step_edited", index=event.index, by=event.by)
+    b.note(STEP_EDITED, index=event.index, by=event.by)
 
 
 def _on_stopped(b: _Builder, event: ev.Stopped) -> None:

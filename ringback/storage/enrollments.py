@@ -284,15 +284,19 @@ def ids_to_resume() -> list[str]:
     return [row.id for row in query]
 
 
-def open_with_event(kind: str) -> list[tuple[str, dict[str, Any]]]:
-    """(enrollment id, detail) of each `kind` timeline entry whose enrollment is still open, oldest first."""
+def open_timeline_entries(kinds: tuple[str, ...]) -> dict[str, tuple[EnrollmentStatus, list[tuple[str, Any]]]]:
+    """Per open enrollment that has any: its status and its timeline entries of these kinds, oldest first."""
     query = (
-        Event.select(Event.enrollment, Event.detail)
+        Event.select(Event.kind, Event.detail, Enrollment.id, Enrollment.status)
         .join(Enrollment)
-        .where(Event.kind == kind, Enrollment.status.in_(OPEN_STATUSES))
+        .where(Event.kind.in_(kinds), Enrollment.status.in_(OPEN_STATUSES))
         .order_by(Event.created_at, Event.id)
     )
-    return [(row.enrollment_id, row.detail) for row in query]
+    found: dict[str, tuple[EnrollmentStatus, list[tuple[str, Any]]]] = {}
+    for row in query:
+        status = EnrollmentStatus(row.enrollment.status)
+        found.setdefault(row.enrollment.id, (status, []))[1].append((row.kind, row.detail))
+    return found
 
 
 def due_ids(now: datetime, limit: int) -> list[str]:
