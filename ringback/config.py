@@ -109,6 +109,9 @@ class Settings:
     retry_base_seconds: float = _setting(5.0, "First retry delay; doubles each attempt, with jitter.")
     review_token_ttl_days: int = _setting(7, "How long a review link stays valid.")
     shutdown_grace_seconds: float = _setting(10.0, "How long shutdown waits for in-flight sends.")
+    faults: str = _setting(
+        "", "Test-only: fault points where the process kills itself (point:pass,...; docs/operations.md)."
+    )
 
     @property
     def resolved_database_url(self) -> str:

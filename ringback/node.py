@@ -17,6 +17,7 @@ from functools import lru_cache
 import falcon
 import pykka
 
+from ringback import faults
 from ringback.actors.clock import ClockActor, Ticker
 from ringback.actors.dispatcher import ChannelRouter, DispatcherWorker
 from ringback.actors.enrollment import EnrollmentActor
@@ -128,6 +129,7 @@ class Node:
 
     def start(self, recover: bool = True, tick: bool = True) -> Node:
         s = self.settings
+        faults.arm(s.faults)
         self.db = open_database(s.resolved_database_url)
         migrate(self.db)
         self.signer = TokenSigner(load_or_create_secret(s.secret_key, s.data_dir))

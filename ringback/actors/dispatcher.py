@@ -10,6 +10,7 @@ from typing import Any
 
 import pykka
 
+from ringback import faults
 from ringback.actors.messages import SendWork
 from ringback.actors.pool import LoadCounter, PoolWorker
 from ringback.actors.replies import reply
@@ -76,6 +77,7 @@ class DispatcherWorker(PoolWorker):
                 f"no provider is configured for {work.message.channel.value}",
                 retryable=False,
             )
+        faults.reach("after_state_commit_before_send")
         try:
             receipt = adapter.send(work.message)
         except OutcomeUnknownError as error:
@@ -100,4 +102,5 @@ class DispatcherWorker(PoolWorker):
                 error.retryable,
                 retry_at,
             )
+        faults.reach("after_send_before_record")
         return SendSucceeded(work.index, work.attempt, receipt.provider, receipt.provider_id)

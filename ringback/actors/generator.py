@@ -7,6 +7,7 @@ from typing import Any
 
 import pykka
 
+from ringback import faults
 from ringback.actors.messages import GenerateWork
 from ringback.actors.pool import LoadCounter, PoolWorker
 from ringback.actors.replies import reply
@@ -39,6 +40,7 @@ class GeneratorWorker(PoolWorker):
             reply(self._supervisor, message.enrollment_id, failed)
 
     def _write(self, request: GenerationRequest) -> ContentReady | GenerationFailed:
+        faults.reach("during_generation")
         written = self._writer.write(request)
         contents, rejected = self._guarded(request, written.steps)
         model = written.model

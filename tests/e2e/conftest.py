@@ -72,6 +72,14 @@ class ServerHandle:
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout)
 
+    def wait_for_self_kill(self, timeout: float = 30.0) -> None:
+        """An armed fault point (RINGBACK_FAULTS) kills the process with SIGKILL: prove the window was reached."""
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the armed fault point was not reached within {timeout}s:\n{self.output()}") from None
+        assert code == -signal.SIGKILL, f"exit {code}, not the fault point's SIGKILL:\n{self.output()}"
+
     def kill(self) -> None:
         """SIGKILL: a crash, with no chance to clean up."""
         if self.process.poll() is None:
@@ -79,9 +87,12 @@ class ServerHandle:
         self.process.wait(STOP_TIMEOUT)
 
 
-def _wait_ready(handle: ServerHandle) -> None:
+def _wait_ready(handle: ServerHandle, armed: bool) -> None:
+    """Until /readyz answers. An `armed` process (RINGBACK_FAULTS) may kill itself on the way, in recovery."""
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
+        if armed and handle.process.poll() == -signal.SIGKILL:
+            return
         if handle.process.poll() is not None:
             raise AssertionError(f"server exited with {handle.process.returncode}:\n{handle.output()}")
         try:
@@ -119,7 +130,7 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., ServerHandle]]:
             )
         handle = ServerHandle(process, f"http://{HOST}:{port}", port, data_dir, full, log_path)
         handles.append(handle)
-        _wait_ready(handle)
+        _wait_ready(handle, armed=bool(full.get("RINGBACK_FAULTS")))
         return handle
 
     yield start

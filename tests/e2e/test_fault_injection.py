@@ -1,19 +1,21 @@
-"""kill -9 at random moments: nothing lost, nothing sent twice.
+"""kill -9 in every window that matters, and at random moments: nothing lost, nothing sent twice.
 
 The real server (`python run.py`) with a test key (sandbox channel, exactly once per step token) and an LLM
 with simulated latency runs a few hundred leads of a three-email template whose steps are seconds apart
-(email has no calling window, so this does not depend on the time of day). Between batches it is killed
-with SIGKILL, every other time at a random moment (seeded, mostly during generation) and otherwise the
-moment a step is seen committed as `sending` (between that commit and the send, or the send and its
-record); it is restarted each time. Low bounds on live actors and on the
-passivation threshold make the queueing and re-activation paths part of the run. At the end, read straight
-from SQLite: every due step is in the sandbox outbox exactly once, every enrollment finished (or failed for
-a reason the rules allow), no step is in an impossible state, the spacing held, and idempotency replays
-still return the original ids.
+(email has no calling window, so this does not depend on the time of day). Every other round it is armed
+at a named fault point (`RINGBACK_FAULTS`, ringback/faults.py) and kills itself there on a seeded pass, so
+each window — during generation, between the `sending` commit and the send, between the send and its
+record — is crashed in every run; the other rounds kill it with SIGKILL at a random (seeded) moment once the writing is done, for
+what nobody named. Requests the crash left unanswered are retried with the same idempotency key, as a
+client would. Low bounds on live actors and on the passivation threshold make the queueing and
+re-activation paths part of the run. At the end, read straight from SQLite: every due step is in the
+sandbox outbox exactly once, every enrollment finished (or failed for a reason the rules allow), no step
+is in an impossible state, the spacing held, and idempotency replays still return the original ids.
 """
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import random
 import sqlite3
@@ -30,7 +32,8 @@ pytestmark = pytest.mark.e2e
 
 SEED = 20260506
 KILLS = 8
-MAX_KILLS = 16  # more kills only until one has caught a send in flight
+# Armed rounds (even ones) go through these windows in turn; each is hit at least once per run.
+WINDOWS = ("during_generation", "after_state_commit_before_send", "after_send_before_record")
 BATCH = 50
 REVIEWED_EVERY = 4  # one lead in four waits for a human (approved through the API)
 DELAYS = (0, 2, 4)
@@ -73,42 +76,61 @@ def moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def catch_a_send_in_flight(db_path, deadline: float) -> None:
-    """Once the batch is written, return the moment a step is committed as `sending` (its send not yet
-    recorded), or at the deadline. Waiting for the writing first keeps these kills out of generation."""
+def writing_done(db_path, deadline: float) -> None:
     with sqlite3.connect(db_path, timeout=30) as db:
         while time.monotonic() < deadline:
             if not db.execute("SELECT 1 FROM enrollment WHERE status = 'generating' LIMIT 1").fetchone():
-                break
-            time.sleep(0.01)
-        while time.monotonic() < deadline:
-            if db.execute("SELECT 1 FROM step WHERE status = 'sending' LIMIT 1").fetchone():
                 return
-            time.sleep(0.001)
+            time.sleep(0.01)
 
 
-def test_kill_9_at_random_moments_loses_nothing_and_sends_nothing_twice(start_server, ringback):
+def armed_at(round_: int, rng: random.Random) -> str | None:
+    """The fault point armed for this round (every other round), on a seeded pass early in its batch."""
+    if round_ % 2:
+        return None
+    return f"{WINDOWS[(round_ // 2) % len(WINDOWS)]}:{rng.randint(1, BATCH // 2)}"
+
+
+def test_kill_9_in_every_window_and_at_random_moments_loses_nothing_and_sends_nothing_twice(start_server, ringback):
     rng = random.Random(SEED)
     demo = ringback(["init"], ENV)
     key = demo["api_key"]
-    server = start_server(ENV)
+    rounds = [armed_at(r, rng) for r in range(KILLS)]
+    server = start_server({**ENV, "RINGBACK_FAULTS": rounds[0] or ""})
     db_path = server.data_dir / "ringback.db"
     status, template = server.request("POST", "/api/v1/templates", TEMPLATE, key)
     assert status == 201, template
-    created: dict[str, dict] = {}  # idempotency key -> the 202 body
+    created: dict[str, dict] = {}  # idempotency key -> the first answer's body
+    unanswered: set[int] = set()  # starts whose answer the crash swallowed: retried with the same key
     to_approve: set[str] = set()
     pool = ThreadPoolExecutor(max_workers=8)
 
+    def request(method: str, path: str, body: object = None) -> tuple[int, dict] | None:
+        """None when the process died under the request (its outcome is unknown to the client)."""
+        try:
+            return server.request(method, path, body, key)
+        except (OSError, http.client.HTTPException):
+            return None
+
     def start(n: int) -> None:
-        status, body = server.request("POST", "/api/v1/sequences/start", lead(template["id"], n), key)
-        assert status == 202, body
-        created[f"lead-{n}"] = body
-        if body["review_required"]:
+        answer = request("POST", "/api/v1/sequences/start", lead(template["id"], n))
+        if answer is None or answer[0] == 409:  # lost to the crash, or its claim not yet released
+            unanswered.add(n)
+            return
+        status, body = answer
+        assert status in (200, 202), body  # 200: it had committed before the crash
+        unanswered.discard(n)
+        first = f"lead-{n}" not in created
+        assert created.setdefault(f"lead-{n}", body) == body
+        if first and body["review_required"]:
             to_approve.add(body["enrollment_id"])
 
     def approve_what_is_pending() -> None:
         for enrollment_id in sorted(to_approve):
-            status, body = server.request("POST", f"/api/v1/sequences/enrollments/{enrollment_id}/approve", None, key)
+            answer = request("POST", f"/api/v1/sequences/enrollments/{enrollment_id}/approve")
+            if answer is None:
+                return  # the process died: the next round retries
+            status, body = answer
             if status == 409 and "is generating" in body["error"]["message"]:
                 continue  # its content is still being written: try again later
             assert status in (200, 409), body  # 409: decided already, or failed while generating
@@ -117,22 +139,26 @@ def test_kill_9_at_random_moments_loses_nothing_and_sends_nothing_twice(start_se
     def sends_found_in_flight() -> int:
         return rows(db_path, "SELECT COUNT(*) FROM event WHERE kind = 'step.resend_after_restart'")[0][0]
 
-    kills = 0
-    while kills < KILLS or (kills < MAX_KILLS and not sends_found_in_flight()):
-        list(pool.map(start, range(kills * BATCH, (kills + 1) * BATCH)))
+    for kills, armed in enumerate(rounds):
+        list(pool.map(start, sorted(unanswered | set(range(kills * BATCH, (kills + 1) * BATCH)))))
         approve_what_is_pending()
-        if kills % 2:
-            catch_a_send_in_flight(db_path, deadline=time.monotonic() + 10)
+        if armed:
+            server.wait_for_self_kill()
         else:
-            time.sleep(rng.uniform(0.1, 2.5))  # a random moment: generation, sends and wakes are all in flight
-        server.kill()
-        kills += 1
-        server = start_server(ENV, data_dir=server.data_dir)
+            # A random moment once the writing is done: sends, wakes, passivation and approvals are in flight.
+            # (Writing is crashed by the armed rounds; crashing it in two rounds in a row fails the lead by rule.)
+            writing_done(db_path, deadline=time.monotonic() + 30)
+            time.sleep(rng.uniform(0.0, 1.5))
+            server.kill()
+        following = rounds[kills + 1] if kills + 1 < KILLS else None
+        server = start_server({**ENV, "RINGBACK_FAULTS": following or ""}, data_dir=server.data_dir)
+    kills = KILLS
 
     def settled() -> bool:
+        list(pool.map(start, sorted(unanswered)))
         approve_what_is_pending()
         open_ = rows(db_path, "SELECT COUNT(*) FROM enrollment WHERE status NOT IN ('completed', 'failed')")[0][0]
-        return not to_approve and open_ == 0
+        return not unanswered and not to_approve and open_ == 0
 
     wait_for(settled, timeout=90, interval=0.5)
     pool.shutdown()
@@ -170,7 +196,7 @@ def test_kill_9_at_random_moments_loses_nothing_and_sends_nothing_twice(start_se
         status, body = server.request("POST", "/api/v1/sequences/start", lead(template["id"], n), key)
         assert status == 200 and body == created[f"lead-{n}"]
 
-    # The crashes did land in the windows that matter (reported, so a change in the timing stays visible).
+    # The crashes did land in the windows that matter: the armed rounds make sure of it.
     resent = sends_found_in_flight()
     # Of those, the ones whose send had already reached the outbox before the kill (after the send, before its record).
     sent_before_the_kill = rows(
@@ -185,4 +211,4 @@ def test_kill_9_at_random_moments_loses_nothing_and_sends_nothing_twice(start_se
         f"sends_found_in_flight={resent} (already sent: {sent_before_the_kill}) "
         f"regenerated={regenerated} outbox={len(outbox)}"
     )
-    assert resent > 0 and regenerated > 0
+    assert resent > 0 and sent_before_the_kill > 0 and regenerated > 0
