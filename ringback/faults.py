@@ -19,8 +19,6 @@ POINTS: Mapping[str, str] = {
     "during_generation": "content is being written: the enrollment is committed as generating, the writer runs",
     "after_state_commit_before_send": "the step is committed as sending; the provider has not been called",
     "after_send_before_record": "the provider accepted the message; its id is not yet committed",
-    "inside_group_commit": "a batch of transactions is written but not yet committed",
-    "after_group_commit_before_ack": "a batch is committed; its callers have not been told",
 }
 ENV_VARIABLE = "RINGBACK_FAULTS"
 
