@@ -6,12 +6,10 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import threading
 from collections.abc import Iterable
-from typing import Any, NoReturn
+from typing import Any
 
 import falcon
 import falcon.media
@@ -19,6 +17,7 @@ import waitress
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
+from ringback.http import json_input
 from ringback.http.auth import AuthMiddleware, KeyResolver
 from ringback.http.errors import register_error_handlers
 from ringback.http.metrics import Metrics, MetricsMiddleware
@@ -29,12 +28,8 @@ from ringback.http.ratelimit import RateLimiter, RateLimitMiddleware
 Route = tuple[str, object] | tuple[str, object, str]
 
 
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-# Python's json accepts NaN and Infinity; JSON does not. The ValueError becomes MediaMalformedError (400).
-_JSON = falcon.media.JSONHandler(loads=functools.partial(json.loads, parse_constant=_reject_constant))
+# Request bodies go through json_input.loads (NaN, lone surrogates, NUL, deep nesting, huge numbers refused).
+_JSON = falcon.media.JSONHandler(loads=json_input.loads)
 
 
 def create_app(
