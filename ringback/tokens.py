@@ -75,6 +75,14 @@ class TokenSigner:
         return subject
 
 
+REVIEW = "review"  # the purpose of review deep links
+
+
+def review_link(signer: TokenSigner, public_url: str, enrollment_id: str, expires_at: datetime) -> str:
+    """The deep link to an enrollment's review page. It grants approval, so it goes to admins, never to the log."""
+    return f"{public_url}/review/{signer.sign(REVIEW, enrollment_id, expires_at)}"
+
+
 def load_or_create_secret(configured: str | None, data_dir: str) -> bytes:
     """The configured secret, or one generated on first start and kept (0600) in the data dir."""
     if configured:

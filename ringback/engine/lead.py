@@ -113,10 +113,12 @@ def parse_contact(raw: Any, default_region: str | None) -> ContactInput:
     if not emails and not phones:
         raise InvalidInput("contact", "contact needs at least one of emails or phone_numbers")
     language = raw.get("language")
-    if language is not None and (not isinstance(language, str) or not is_valid_language_tag(language)):
+    if language is not None and (
+        not isinstance(language, str) or len(language) > fields.LANGUAGE_TAG or not is_valid_language_tag(language)
+    ):
         raise InvalidInput("contact.language", "contact.language must be a BCP-47 tag such as es or pt-BR")
     zone = raw.get("timezone")
-    if zone is not None and (not isinstance(zone, str) or not is_valid_timezone(zone)):
+    if zone is not None and (not isinstance(zone, str) or len(zone) > fields.TIMEZONE or not is_valid_timezone(zone)):
         raise InvalidInput("contact.timezone", "contact.timezone must be an IANA time zone such as Europe/Madrid")
     return ContactInput(
         first_name=text(raw.get("first_name"), "contact.first_name", fields.PERSON_NAME),
@@ -159,9 +161,7 @@ def _metadata(value: Any) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict) or len(value) > fields.METADATA_ENTRIES:
-        raise InvalidInput(
-            "metadata", f"metadata must be an object with at most {fields.METADATA_ENTRIES} entries"
-        )
+        raise InvalidInput("metadata", f"metadata must be an object with at most {fields.METADATA_ENTRIES} entries")
     for name, item in value.items():
         if not 1 <= len(name) <= fields.METADATA_KEY:
             raise InvalidInput(f"metadata.{name}", f"metadata names must be 1 to {fields.METADATA_KEY} characters")
