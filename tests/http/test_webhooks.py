@@ -100,6 +100,21 @@ def test_signed_call_callbacks_move_the_step_to_delivered(api, clock):
     assert delivered["delivered_at"] == "2026-05-06T10:00:20Z"
 
 
+@pytest.mark.parametrize("duration", ["²", "12x", "9" * 40, ""])
+def test_a_call_duration_that_is_not_a_number_is_ignored_not_a_500(api, duration):
+    """Twilio only retries on errors; the status is still applied, the unreadable duration is dropped."""
+    enrollment_id, step = first_step_sent(api)
+
+    result = twilio_post(
+        api,
+        f"/webhooks/twilio/status?step={step['id']}",
+        {"CallSid": "CA1", "CallStatus": "completed", "CallDuration": duration},
+    )
+
+    assert result.status_code == 200 and is_twiml(result)
+    assert wait_for(lambda: view(api, enrollment_id)["steps"][0]["state"] == "delivered")
+
+
 def test_repeated_and_late_callbacks_are_applied_once_and_never_move_back(api, clock):
     enrollment_id, step = first_step_sent(api)
     path = f"/webhooks/twilio/status?step={step['id']}"
