@@ -242,3 +242,22 @@ def test_a_language_tag_longer_than_its_column_is_refused(api):
     result = api.post("/api/v1/sequences/start", seed_lead(api.template_id, contact=contact))
 
     assert assert_envelope(result, 422, "validation_error")["details"]["field"] == "contact.language"
+
+
+@pytest.mark.parametrize("link", ["evil.example/x", "bit.ly/abc", "//evil.example/x", "ftp://evil.example"])
+def test_links_in_the_name_or_company_never_reach_the_content(api, link):
+    """Issue 13 item 5: the writer copies the name and company into the text; the guard takes links out."""
+    contact = {**seed_lead(api.template_id)["contact"], "first_name": link, "company": link, "language": "en"}
+    enrollment_id = api.post(
+        "/api/v1/sequences/start", seed_lead(api.template_id, contact=contact, auto_approve=False)
+    ).json["enrollment_id"]
+
+    view = wait_for(
+        lambda: (
+            (v := api.get(f"/api/v1/sequences/enrollments/{enrollment_id}").json)["status"] == "pending_approval" and v
+        )
+    )
+    texts = [step.get(part) for step in view["steps"] for part in ("subject", "body", "script") if step.get(part)]
+    assert texts
+    host = link.split("//")[-1].split("/")[0]
+    assert not [text for text in texts if host in text.lower()]  # the writer may capitalise the name
