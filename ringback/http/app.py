@@ -17,6 +17,7 @@ import waitress
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
+from ringback.config import Settings
 from ringback.http import json_input
 from ringback.http.auth import AuthMiddleware, KeyResolver
 from ringback.http.errors import register_error_handlers
@@ -99,8 +100,8 @@ class HttpServer:
         port: int,
         threads: int,
         max_body_bytes: int,
-        connection_limit: int = 500,
-        channel_timeout_seconds: int = 20,
+        connection_limit: int = Settings.connection_limit,
+        channel_timeout_seconds: int = Settings.channel_timeout_seconds,
     ) -> None:
         # waitress warns once per queued request when all threads are busy (DESIGN §11): noise under load.
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
