@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ringback.engine.errors import InvalidInput
+from ringback.engine.fields import COMPANY
 from ringback.engine.fields import IDEMPOTENCY_KEY as MAX_IDEMPOTENCY_KEY
 from ringback.engine.fields import NOTES as MAX_NOTES
 from ringback.engine.fields import PERSON_NAME as MAX_NAME
@@ -144,7 +145,7 @@ def test_phone_numbers_are_e164_and_deduplicated():
 
 @pytest.mark.parametrize(
     ("name", "limit"),
-    [("notes", MAX_NOTES), ("first_name", MAX_NAME), ("last_name", MAX_NAME), ("company", 200)],
+    [("notes", MAX_NOTES), ("first_name", MAX_NAME), ("last_name", MAX_NAME), ("company", COMPANY)],
 )
 def test_text_fields_have_limits(name, limit):
     contact = {"emails": ["maria@example.com"]}
