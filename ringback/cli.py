@@ -1,4 +1,4 @@
-"""`ringback` command line: serve, init, keys, templates, workspaces, doctor."""
+"""`ringback` command line: serve, init, keys, templates, workspaces, review-link, doctor."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from ringback.config import Settings, SettingsError, load_settings
 from ringback.demo import banner, bootstrap
 from ringback.engine.errors import InvalidInput
 from ringback.engine.template import parse_template
-from ringback.storage import accounts, templates
+from ringback.storage import accounts, enrollments, templates
 from ringback.storage.db import open_database
 from ringback.storage.migrations import migrate
+from ringback.tokens import TokenSigner, load_or_create_secret, review_link
 
 
 def _now():
@@ -37,14 +39,23 @@ def _print(args: argparse.Namespace, data: dict, text: str) -> None:
     print(json.dumps(data) if getattr(args, "json", False) else text)
 
 
+def configure_logging(level: str) -> None:
+    """Root level from the settings; expected outcomes stay out of the log.
+
+    pykka logs, at INFO and with a traceback, every exception an actor hands back to the thread that asked
+    it: for ringback those are answers (404, 409, 422), and any other one reaches falcon's error handler,
+    which logs it as an error. waitress warns once per request queued behind busy threads (DESIGN §11).
+    """
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("pykka").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from ringback.node import Node
 
     settings = _settings(args)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    configure_logging(settings.log_level)
     _open(settings)
     if settings.demo and accounts.count_workspaces() == 0:
         print(banner(bootstrap(_now()), settings.resolved_public_url), flush=True)
@@ -133,6 +144,22 @@ def cmd_workspaces(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review_link(args: argparse.Namespace) -> int:
+    """Print a fresh review link: links grant approval, so the server never logs them."""
+    settings = _settings(args)
+    _open(settings)
+    workspace_id = enrollments.workspace_of(args.enrollment_id)
+    if workspace_id is None:
+        raise SystemExit(f"no enrollment {args.enrollment_id}")
+    status = enrollments.status_of(workspace_id, args.enrollment_id)
+    expires_at = _now() + timedelta(days=settings.review_token_ttl_days)
+    signer = TokenSigner(load_or_create_secret(settings.secret_key, settings.data_dir))
+    link = review_link(signer, settings.resolved_public_url, args.enrollment_id, expires_at)
+    data = {"enrollment_id": args.enrollment_id, "status": status.value, "review_link": link}
+    _print(args, {**data, "expires_at": expires_at.isoformat()}, link)
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from ringback.doctor import run_checks
 
@@ -204,6 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = wsub.add_parser("set-plan", parents=[leaf])
     p.add_argument("--workspace", required=True)
     p.add_argument("--plan", required=True, choices=sorted(accounts.PLANS))
+
+    p = command(
+        "review-link",
+        cmd_review_link,
+        "Print a review link for an enrollment (valid RINGBACK_REVIEW_TOKEN_TTL_DAYS; it grants approval).",
+    )
+    p.add_argument("enrollment_id")
+    p.add_argument("--json", action="store_true")
 
     command("doctor", cmd_doctor, "Check the database, SMTP, Twilio and the LLM key; say what is missing.")
     return parser

@@ -32,6 +32,12 @@ class Settings:
     host: str = _setting("127.0.0.1", "Address the HTTP server binds to.")
     port: int = _setting(8080, "Port the HTTP server listens on.")
     threads: int = _setting(8, "waitress worker threads.")
+    connection_limit: int = _setting(
+        500, "Open HTTP connections at most; beyond it new ones wait. Put a reverse proxy in front on the internet."
+    )
+    channel_timeout_seconds: int = _setting(
+        20, "An idle connection, or one whose request has not fully arrived, is closed after this many seconds."
+    )
     data_dir: str = _setting("./var", "Directory for the SQLite database and the server secret.")
     database_url: str | None = _setting(
         None,
@@ -202,6 +208,8 @@ def _check(settings: Settings) -> None:
         raise SettingsError("RINGBACK_PORT must be from 0 (any free port) to 65535")
     for name in (
         "threads",
+        "connection_limit",
+        "channel_timeout_seconds",
         "max_body_bytes",
         "writes_per_minute",
         "reads_per_minute",

@@ -195,7 +195,13 @@ class Node:
         """Serve HTTP until `stop()` (signal handlers call it)."""
         s = self.settings
         self._server = HttpServer(
-            self.app, host=s.host, port=s.port, threads=s.threads, max_body_bytes=s.max_body_bytes
+            self.app,
+            host=s.host,
+            port=s.port,
+            threads=s.threads,
+            max_body_bytes=s.max_body_bytes,
+            connection_limit=s.connection_limit,
+            channel_timeout_seconds=s.channel_timeout_seconds,
         ).start()
         self._stopped.wait()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,8 +30,18 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict: `urlsafe_b64decode` silently drops characters outside the alphabet ("!!"), so a token with
+    junk in it would still verify; only the exact unpadded encoding `_b64` produces is accepted."""
+    if not _B64URL.fullmatch(text):
+        raise ValueError("not base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:  # non-canonical trailing bits
+        raise ValueError("not canonical base64url")
+    return data
 
 
 class TokenSigner:
@@ -56,12 +67,20 @@ class TokenSigner:
         expected = hmac.new(self._secret, payload, hashlib.sha256).digest()[:18]
         if not hmac.compare_digest(mac, expected):
             raise TokenInvalid("bad signature")
-        token_purpose, subject, expiry = payload.decode().split("|")
+        token_purpose, subject, expiry = payload.decode().split("|")  # signed by us: well-formed
         if token_purpose != purpose:
             raise TokenInvalid("wrong purpose")
         if int(expiry) and now.timestamp() >= int(expiry):
             raise TokenExpired(subject, datetime.fromtimestamp(int(expiry), UTC))
         return subject
+
+
+REVIEW = "review"  # the purpose of review deep links
+
+
+def review_link(signer: TokenSigner, public_url: str, enrollment_id: str, expires_at: datetime) -> str:
+    """The deep link to an enrollment's review page. It grants approval, so it goes to admins, never to the log."""
+    return f"{public_url}/review/{signer.sign(REVIEW, enrollment_id, expires_at)}"
 
 
 def load_or_create_secret(configured: str | None, data_dir: str) -> bytes:

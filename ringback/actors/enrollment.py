@@ -33,6 +33,7 @@ from ringback.engine.machine import is_busy, is_finished, next_due, transition
 from ringback.engine.model import Channel, EnrollmentStatus, GenerationRequest
 from ringback.providers.channels.base import OutboundMessage
 from ringback.storage import contacts, enrollments
+from ringback.tokens import review_link
 
 log = logging.getLogger(__name__)
 
@@ -175,15 +176,16 @@ class EnrollmentActor(pykka.ThreadingActor):
     def _notify_admins(self) -> None:
         workspace = self._rt.workspace(self._context.workspace_id)
         now = self._rt.clock.now()
-        token = self._rt.signer.sign("review", self._id, now + timedelta(days=self._rt.review_token_ttl_days))
-        link = f"{self._rt.public_url}/review/{token}"
+        expires_at = now + timedelta(days=self._rt.review_token_ttl_days)
+        link = review_link(self._rt.signer, self._rt.public_url, self._id, expires_at)
         created = enrollments.created_at(self._id)
         subject, text, html = compose(self._context, self._state, link, now, created)
         if not workspace.admin_emails:
             log.warning(
-                "enrollment %s awaits review but workspace %s has no admin email; review link: %s",
+                "enrollment %s awaits review but workspace %s has no admin email; "
+                "`ringback review-link %s` prints a review link",
                 self._id,
                 workspace.id,
-                link,
+                self._id,
             )
         self._rt.notifiers.tell(NotifyWork(self._id, workspace.admin_emails, subject, text, html))

@@ -48,13 +48,15 @@ class NotifierWorker(PoolWorker):
         if not message.recipients:
             problems.append("the workspace has no admin email address")
         elif self._mailer is None:
-            problems.append("no SMTP server is configured (RINGBACK_SMTP_HOST); the review link is in the log")
+            problems.append(
+                "no SMTP server is configured (RINGBACK_SMTP_HOST); `ringback review-link` prints the review link"
+            )
         if self._mailer is None and message.recipients:
-            # No SMTP configured: the review link still reaches a human through the log (its last line).
+            # The link grants approval, so it is not logged; an admin on the server asks for one instead.
             log.warning(
-                "no SMTP configured; review email for %s not sent. %s",
+                "no SMTP configured; review email for %s not sent (`ringback review-link %s` prints the link)",
                 message.enrollment_id,
-                message.text.splitlines()[-1] if message.text else "",
+                message.enrollment_id,
             )
         for number, address in enumerate(message.recipients if self._mailer else ()):
             try:

@@ -317,13 +317,16 @@ class Supervisor(pykka.ThreadingActor):
         if count > MAX_RESTARTS:
             del self._restarts[enrollment_id]
             log.error(
-                "enrollment %s crashed %d times in a row; marking it failed (%d unhandled events dropped)",
+                "enrollment %s crashed %d times in a row; marking it failed (%d unhandled events dropped): %s",
                 enrollment_id,
                 count,
                 len(replay),
+                error,
             )
             self._metric("enrollments_failed_by_crashes")
-            enrollments.mark_failed(enrollment_id, f"crashed {count} times: {error[:200]}", self._rt.clock.now())
+            # The error stays in the log: status_reason is shown to API callers, never an exception's repr.
+            reason = f"internal error: processing failed {count} times in a row (see the server log)"
+            enrollments.mark_failed(enrollment_id, reason, self._rt.clock.now())
         else:
             log.warning("enrollment %s: restart %d of %d from storage", enrollment_id, count, MAX_RESTARTS)
             for event in (ev.Recovered(), *replay):

@@ -8,12 +8,15 @@ channels and timing never come from content; only the body and the subject survi
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from publicsuffixlist import PublicSuffixList
 
 from ringback.engine.model import Channel, StepContent
 
@@ -23,11 +26,23 @@ MAX_BODY_CHARS: dict[Channel, int] = {Channel.EMAIL: 5_000, Channel.SMS: 320, Ch
 _ELLIPSIS = "…"
 # Schemes that would let content address someone other than the enrolled contact, or run code.
 _FORBIDDEN_SCHEMES = ("mailto", "tel", "sms", "callto", "javascript", "data", "file")
+_URL_TAIL = r"[^\s<>\"'`]"
+# What a mail client turns into a link: any scheme (`ftp://`), a scheme-relative `//host`, a forbidden scheme,
+# and a bare domain (`bit.ly/abc`) — the last only when its top-level domain exists (`_is_link`), so that
+# `file.txt`, `v1.2.3` and `Node.js` stay text. A domain is not taken from an address (`ana.app@x.com`).
 # Leading blanks are part of the match so that removing a link does not leave "see ." behind.
 _LINK = re.compile(
-    r"[ \t]*\b(?:https?://|www\.|(?:" + "|".join(_FORBIDDEN_SCHEMES) + r"):)[^\s<>\"'`]+",
+    r"[ \t]*(?:"
+    r"\b[a-z][a-z0-9+.-]*://" + _URL_TAIL + r"+"
+    r"|(?<![\w/:])//[\w-]" + _URL_TAIL + r"*"
+    r"|\b(?:" + "|".join(_FORBIDDEN_SCHEMES) + r"):" + _URL_TAIL + r"+"
+    r"|(?<![\w@.:/-])(?:[\w-]+\.)+[\w-]+(?![\w.-]*@)(?::\d{1,5})?(?:[/?#]" + _URL_TAIL + r"*)?"
+    r")",
     re.IGNORECASE,
 )
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://|(?:" + "|".join(_FORBIDDEN_SCHEMES) + r"):", re.IGNORECASE)
+# Special-use names (RFC 2606, 6761, 6762) are in no suffix list but resolve somewhere all the same.
+_SPECIAL_USE_TLDS = frozenset({"example", "test", "invalid", "localhost", "local", "onion", "internal", "arpa"})
 _LINK_TRAILING_PUNCTUATION = ".,;:!?)]}»"
 _EMAIL_ADDRESS = re.compile(r"[ \t]*[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE_NUMBER = re.compile(r"[ \t]*(?<![\w+])(?:\+|00)?\(?\d[\d \t().\-]{5,}\d(?!\w)")
@@ -147,9 +162,32 @@ def _printable(ch: str) -> bool:
     return ch in "\n\t" or ch == _ZERO_WIDTH_JOINER or unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
 
 
+@functools.cache
+def _suffixes() -> PublicSuffixList:
+    """The Public Suffix List snapshot shipped inside the `publicsuffixlist` package; nothing is fetched."""
+    return PublicSuffixList()
+
+
+def _is_link(candidate: str) -> bool:
+    """True for a scheme or `//` link, and for a bare domain whose top-level domain exists."""
+    candidate = candidate.strip()
+    if candidate.startswith("//") or _SCHEME.match(candidate):
+        return True
+    host = re.split(r"[:/?#]", candidate, maxsplit=1)[0].rstrip(".").lower()
+    if host.rsplit(".", 1)[-1] in _SPECIAL_USE_TLDS:
+        return True
+    return _suffixes().publicsuffix(host, accept_unknown=False) is not None
+
+
+def _links(text: str) -> list[re.Match[str]]:
+    return [match for match in _LINK.finditer(text) if _is_link(match.group(0))]
+
+
 def _filter_links(text: str, allowlist: tuple[str, ...], removed: list[str]) -> str:
     def replace(match: re.Match[str]) -> str:
         link = match.group(0)
+        if not _is_link(link):
+            return link
         tail = ""
         while link[-1] in _LINK_TRAILING_PUNCTUATION and not _balanced_paren(link):
             tail = link[-1] + tail
@@ -170,7 +208,7 @@ def _balanced_paren(link: str) -> bool:
 def _outside_links(text: str, change: Callable[[str], str]) -> str:
     """Apply `change` to the text between links only: an allowed link's path may hold an id like 123456789."""
     parts, last = [], 0
-    for match in _LINK.finditer(text):
+    for match in _links(text):
         parts += [change(text[last : match.start()]), match.group(0)]
         last = match.end()
     return "".join([*parts, change(text[last:])])
@@ -192,10 +230,12 @@ def _remove(pattern: re.Pattern[str], text: str, removed: list[str]) -> str:
 
 
 def _link_allowed(link: str, allowlist: tuple[str, ...]) -> bool:
-    if not link.lower().startswith(("http://", "https://", "www.")):
+    """Web links (http, https or a bare domain) to an allowed host; any other scheme never is."""
+    scheme = _SCHEME.match(link)
+    if link.startswith("//") or (scheme and scheme.group(0).lower() not in ("http://", "https://")):
         return False
     try:
-        host = urlsplit(link if "://" in link else "https://" + link).hostname or ""
+        host = urlsplit(link if scheme else "https://" + link).hostname or ""
     except ValueError:  # e.g. an unbalanced IPv6 bracket
         return False
     host = host.rstrip(".")

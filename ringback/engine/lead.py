@@ -10,15 +10,11 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from ringback.engine import fields
 from ringback.engine.errors import InvalidInput
 from ringback.engine.fields import text
 from ringback.engine.locale import canonical_timezone, is_valid_language_tag, is_valid_timezone
 
-MAX_NOTES = 4000
-MAX_NAME = 100
-MAX_ADDRESSES = 10
-MAX_METADATA = 20
-MAX_IDEMPOTENCY_KEY = 255
 _TOP_FIELDS = {"template_id", "contact", "auto_approve", "idempotency_key", "metadata"}
 _CONTACT_FIELDS = {
     "first_name",
@@ -64,8 +60,8 @@ def _list(value: Any, field_name: str) -> list[Any]:
         return []
     if not isinstance(value, list):
         raise InvalidInput(field_name, f"{field_name} must be a list")
-    if len(value) > MAX_ADDRESSES:
-        raise InvalidInput(field_name, f"{field_name} may hold at most {MAX_ADDRESSES} entries")
+    if len(value) > fields.ADDRESSES:
+        raise InvalidInput(field_name, f"{field_name} may hold at most {fields.ADDRESSES} entries")
     return value
 
 
@@ -117,18 +113,20 @@ def parse_contact(raw: Any, default_region: str | None) -> ContactInput:
     if not emails and not phones:
         raise InvalidInput("contact", "contact needs at least one of emails or phone_numbers")
     language = raw.get("language")
-    if language is not None and (not isinstance(language, str) or not is_valid_language_tag(language)):
+    if language is not None and (
+        not isinstance(language, str) or len(language) > fields.LANGUAGE_TAG or not is_valid_language_tag(language)
+    ):
         raise InvalidInput("contact.language", "contact.language must be a BCP-47 tag such as es or pt-BR")
     zone = raw.get("timezone")
-    if zone is not None and (not isinstance(zone, str) or not is_valid_timezone(zone)):
+    if zone is not None and (not isinstance(zone, str) or len(zone) > fields.TIMEZONE or not is_valid_timezone(zone)):
         raise InvalidInput("contact.timezone", "contact.timezone must be an IANA time zone such as Europe/Madrid")
     return ContactInput(
-        first_name=text(raw.get("first_name"), "contact.first_name", MAX_NAME),
-        last_name=text(raw.get("last_name"), "contact.last_name", MAX_NAME),
-        company=text(raw.get("company"), "contact.company", 200),
+        first_name=text(raw.get("first_name"), "contact.first_name", fields.PERSON_NAME),
+        last_name=text(raw.get("last_name"), "contact.last_name", fields.PERSON_NAME),
+        company=text(raw.get("company"), "contact.company", fields.COMPANY),
         emails=_dedupe(emails, key=str.lower),
         phones=_dedupe(phones),
-        notes=text(raw.get("notes"), "contact.notes", MAX_NOTES),
+        notes=text(raw.get("notes"), "contact.notes", fields.NOTES),
         language=language,
         timezone=canonical_timezone(zone),
     )
@@ -148,27 +146,43 @@ def parse_start_request(body: Any, header_key: str | None, default_region: str |
     if not isinstance(auto, bool):
         raise InvalidInput("auto_approve", "auto_approve must be true or false")
     key = _idempotency_key(body.get("idempotency_key"), header_key)
-    metadata = body.get("metadata") or {}
-    if not isinstance(metadata, dict) or len(metadata) > MAX_METADATA:
-        raise InvalidInput("metadata", f"metadata must be an object with at most {MAX_METADATA} entries")
-    for name, value in metadata.items():
-        if not isinstance(value, str) or len(value) > 500 or len(name) > 64:
-            raise InvalidInput(f"metadata.{name}", "metadata values must be strings of at most 500 characters")
+    metadata = _metadata(body.get("metadata"))
     return StartRequest(
         template_id=template_id,
         contact=parse_contact(body.get("contact"), default_region),
         auto_approve=auto,
         idempotency_key=key,
-        metadata=dict(metadata),
+        metadata=metadata,
     )
 
 
+def _metadata(value: Any) -> dict[str, str]:
+    """The caller's own references: an object of short strings (absent or null is none; false or "" is wrong)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > fields.METADATA_ENTRIES:
+        raise InvalidInput("metadata", f"metadata must be an object with at most {fields.METADATA_ENTRIES} entries")
+    for name, item in value.items():
+        if not 1 <= len(name) <= fields.METADATA_KEY:
+            raise InvalidInput(f"metadata.{name}", f"metadata names must be 1 to {fields.METADATA_KEY} characters")
+        if not isinstance(item, str) or len(item) > fields.METADATA_VALUE:
+            raise InvalidInput(
+                f"metadata.{name}", f"metadata values must be strings of at most {fields.METADATA_VALUE} characters"
+            )
+    return dict(value)
+
+
 def _idempotency_key(body_key: Any, header_key: str | None) -> str | None:
+    """The key from the body or the header (equal when both are sent); an empty one is an error, not absent."""
     if body_key is not None and not isinstance(body_key, str):
         raise InvalidInput("idempotency_key", "idempotency_key must be a string")
-    if body_key and header_key and body_key != header_key:
+    if body_key is not None and header_key is not None and body_key != header_key:
         raise InvalidInput("idempotency_key", "the Idempotency-Key header and idempotency_key differ")
-    key = body_key or header_key
-    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise InvalidInput("idempotency_key", f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
-    return key or None
+    key = body_key if body_key is not None else header_key
+    if key is None:
+        return None
+    if problem := fields.text_problem(key):
+        raise InvalidInput("idempotency_key", f"idempotency_key {problem}")
+    if not 1 <= len(key) <= fields.IDEMPOTENCY_KEY:
+        raise InvalidInput("idempotency_key", f"idempotency_key must be 1 to {fields.IDEMPOTENCY_KEY} characters")
+    return key

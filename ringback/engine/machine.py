@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from ringback.engine import events as ev
 from ringback.engine.calling_window import CallingWindow, next_allowed
 from ringback.engine.enrollment import EnrollmentState, StepState
+from ringback.engine.fields import REASON, clip
 from ringback.engine.model import TERMINAL_ENROLLMENT, TERMINAL_STEP, Channel, EnrollmentStatus, StepStatus
 
 S = EnrollmentStatus
@@ -54,6 +55,7 @@ class _Builder:
         self.state = self.state.with_step(step)
 
     def status(self, status: EnrollmentStatus, reason: str | None = None) -> None:
+        reason = clip(reason, REASON) if reason else reason  # composed reasons must fit the column
         self.state = self.state.evolve(status=status, status_reason=reason)
         self.note(f"enrollment.{status.value}", **({"reason": reason} if reason else {}))
 
@@ -222,7 +224,8 @@ def _on_admins_notified(b: _Builder, event: ev.AdminsNotified) -> None:
     b.state = b.state.evolve(admins_notified=True)
     b.note("review.admins_notified", recipients=list(event.recipients))
     if event.problem:
-        b.state = b.state.evolve(status_reason=f"review request not delivered to every admin: {event.problem}")
+        reason = clip(f"review request not delivered to every admin: {event.problem}", REASON)
+        b.state = b.state.evolve(status_reason=reason)
         b.note("review.admins_not_reached", problem=event.problem)
 
 

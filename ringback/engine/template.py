@@ -10,6 +10,7 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from ringback.engine import fields
 from ringback.engine.errors import InvalidInput
 from ringback.engine.fields import text
 from ringback.engine.model import Channel, StepPlan
@@ -93,10 +94,10 @@ def parse_template(data: Any) -> TemplateDef:
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
         raise InvalidInput(unknown[0], f"unknown field {unknown[0]!r}")
-    name = text(data.get("name"), "name", 200, required=True)
-    goal = text(data.get("goal"), "goal", 2000, required=True)
-    tone = text(data.get("tone"), "tone", 200, required=False) or "friendly and professional"
-    description = text(data.get("description"), "description", 1000, required=False)
+    name = text(data.get("name"), "name", fields.TEMPLATE_NAME, required=True)
+    goal = text(data.get("goal"), "goal", fields.TEMPLATE_GOAL, required=True)
+    tone = text(data.get("tone"), "tone", fields.TEMPLATE_TONE, required=False) or "friendly and professional"
+    description = text(data.get("description"), "description", fields.TEMPLATE_DESCRIPTION, required=False)
 
     channels_raw = data.get("allowed_channels")
     if not isinstance(channels_raw, list) or not channels_raw:
@@ -156,7 +157,7 @@ def _parse_sender(raw: Any, used: set[Channel]) -> Sender:
     unknown = sorted(set(raw) - _SENDER_FIELDS)
     if unknown:
         raise InvalidInput(f"sender.{unknown[0]}", f"unknown field {unknown[0]!r}")
-    name = text(raw.get("name"), "sender.name", 100, required=True)
+    name = text(raw.get("name"), "sender.name", fields.SENDER_NAME, required=True)
     email = raw.get("email") or None
     if email is not None:
         try:

@@ -6,12 +6,10 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import threading
 from collections.abc import Iterable
-from typing import Any, NoReturn
+from typing import Any
 
 import falcon
 import falcon.media
@@ -19,22 +17,27 @@ import waitress
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
+from ringback.config import Settings
+from ringback.http import json_input
 from ringback.http.auth import AuthMiddleware, KeyResolver
 from ringback.http.errors import register_error_handlers
 from ringback.http.metrics import Metrics, MetricsMiddleware
-from ringback.http.middleware import AccessLogMiddleware, BodyLimitMiddleware, RequestIdMiddleware
+from ringback.http.middleware import (
+    AccessLogMiddleware,
+    BodyLimitMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
+from ringback.http.pages.render import HEADERS as PAGE_HEADERS
 from ringback.http.ratelimit import RateLimiter, RateLimitMiddleware
+from ringback.http.waitress_guard import GuardedChannel
 
 # (template, resource) or (template, resource, suffix) for falcon's suffixed responders (on_post_approve).
 Route = tuple[str, object] | tuple[str, object, str]
 
 
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-# Python's json accepts NaN and Infinity; JSON does not. The ValueError becomes MediaMalformedError (400).
-_JSON = falcon.media.JSONHandler(loads=functools.partial(json.loads, parse_constant=_reject_constant))
+# Request bodies go through json_input.loads (NaN, lone surrogates, NUL, deep nesting, huge numbers refused).
+_JSON = falcon.media.JSONHandler(loads=json_input.loads)
 
 
 def create_app(
@@ -49,14 +52,15 @@ def create_app(
 ) -> falcon.App:
     """Build the WSGI app.
 
-    Middleware order: request id → access log → metrics → body limit → auth → rate limit. The first three
-    wrap everything (including errors raised later); the last three run after routing, so their 4xx answers
-    are logged and counted under the route template.
+    Middleware order: request id → security headers → access log → metrics → body limit → auth → rate limit.
+    The first four wrap everything (including errors raised later); the last three run after routing, so
+    their 4xx answers are logged and counted under the route template.
     """
     app = falcon.App(
         media_type=falcon.MEDIA_JSON,
         middleware=[
             RequestIdMiddleware(),
+            SecurityHeadersMiddleware(PAGE_HEADERS),
             AccessLogMiddleware(),
             MetricsMiddleware(metrics),
             BodyLimitMiddleware(max_body_bytes),
@@ -88,7 +92,17 @@ class HttpServer:
     (via waitress's trigger), because waitress objects are not meant to be touched from elsewhere.
     """
 
-    def __init__(self, app: falcon.App, *, host: str, port: int, threads: int, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: falcon.App,
+        *,
+        host: str,
+        port: int,
+        threads: int,
+        max_body_bytes: int,
+        connection_limit: int = Settings.connection_limit,
+        channel_timeout_seconds: int = Settings.channel_timeout_seconds,
+    ) -> None:
         # waitress warns once per queued request when all threads are busy (DESIGN §11): noise under load.
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         self._map: dict[int, Any] = {}
@@ -100,10 +114,15 @@ class HttpServer:
             threads=threads,
             max_request_body_size=WAITRESS_BODY_FACTOR * max_body_bytes,
             ident="ringback",
+            connection_limit=connection_limit,
+            channel_timeout=channel_timeout_seconds,
+            cleanup_interval=min(channel_timeout_seconds, 30),  # how often idle connections are looked for
+            asyncore_use_poll=True,  # select() cannot watch file descriptors above 1023
         )
         if not isinstance(self._server, BaseWSGIServer):  # a MultiSocketServer has no single port or trigger
             self._server.close()
             raise ValueError(f"host {host!r} resolves to several addresses; bind a single address")
+        self._server.channel_class = GuardedChannel  # slow senders cut off; waitress's errors in our envelope
         self._thread = threading.Thread(target=self._server.run, name="ringback-http", daemon=True)
         self._closing = False
 
@@ -137,6 +156,6 @@ class HttpServer:
                 dispatcher.close()  # the listener and the trigger
 
 
-def serve(app: falcon.App, *, host: str, port: int, threads: int, max_body_bytes: int) -> HttpServer:
-    """Start serving on a background thread; the returned server's ``close()`` stops it gracefully."""
-    return HttpServer(app, host=host, port=port, threads=threads, max_body_bytes=max_body_bytes).start()
+def serve(app: falcon.App, **settings: Any) -> HttpServer:
+    """Start serving on a background thread (settings as for `HttpServer`); ``close()`` stops it gracefully."""
+    return HttpServer(app, **settings).start()

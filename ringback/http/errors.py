@@ -118,11 +118,21 @@ def register_error_handlers(app: falcon.App) -> None:
     app.add_error_handler(ApiError, _api_error)
 
 
+def code_for(status: int) -> str:
+    """The envelope's code for a status that no resource chose a code for."""
+    return _CODE_BY_STATUS.get(status) or http.HTTPStatus(status).phrase.lower().replace(" ", "_")
+
+
+def envelope(status: int, message: str, details: Mapping[str, Any] | None = None, code: str | None = None) -> dict:
+    """The one error body: `{"error": {"code", "message", "details"}}`."""
+    return {"error": {"code": code or code_for(status), "message": message, "details": dict(details or {})}}
+
+
 def _write(resp: falcon.Response, error: ApiError) -> None:
     resp.status = error.status
     resp.set_headers(error.headers)
     resp.content_type = falcon.MEDIA_JSON
-    resp.media = {"error": {"code": error.code, "message": error.message, "details": error.details}}
+    resp.media = envelope(error.status, error.message, error.details, error.code)
 
 
 def _api_error(req: falcon.Request, resp: falcon.Response, ex: ApiError, params: dict[str, Any]) -> None:
@@ -139,7 +149,7 @@ def _falcon_error(
         message = "request body is empty"
     else:
         message = ex.description or ex.title
-    code = _CODE_BY_STATUS.get(status) or http.HTTPStatus(status).phrase.lower().replace(" ", "_")
+    code = code_for(status)
     headers = dict(ex.headers or {})  # keeps Allow on 405
     _write(resp, ApiError(status, code, message, headers=headers))
 

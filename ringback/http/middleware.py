@@ -1,4 +1,4 @@
-"""Cross-cutting request handling: request ids, the body-size limit and the access log.
+"""Cross-cutting request handling: request ids, the body-size limit, security headers and the access log.
 
 falcon runs ``process_request`` in list order and ``process_response`` in reverse, for every request,
 including ones that failed in an earlier middleware (``app.py`` fixes the order).
@@ -12,6 +12,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import falcon
@@ -110,3 +111,19 @@ class AccessLogMiddleware:
             "workspace_id": principal.workspace_id if principal is not None else None,
         }
         access_log.info(json.dumps(record, ensure_ascii=False))
+
+
+class SecurityHeadersMiddleware:
+    """Every HTML response gets the pages' security headers (CSP, no framing, nosniff, ...), whichever
+    resource wrote it, so a new page cannot forget them. Headers a resource set itself are kept."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = dict(headers)
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
+        if (resp.content_type or "").startswith(falcon.MEDIA_HTML.split(";")[0]):
+            for name, value in self._headers.items():
+                if resp.get_header(name) is None:
+                    resp.set_header(name, value)

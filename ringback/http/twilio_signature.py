@@ -51,4 +51,6 @@ class TwilioRequestVerifier:
         if not signature or not self._validator.validate(url, parsed, signature):
             log.warning("refused a Twilio webhook with a missing or wrong signature for %s", url)
             raise forbidden("missing or invalid Twilio signature")
-        return {name: values[0] for name, values in parsed.items()}
+        # NUL cannot reach PostgreSQL (a number or message body with one would fail the lookup); the signature
+        # was checked on the values as sent.
+        return {name: values[0].replace("\x00", "") for name, values in parsed.items()}

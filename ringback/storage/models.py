@@ -19,6 +19,8 @@ from peewee import (
     TextField,
 )
 
+from ringback.engine import fields
+
 database_proxy = peewee.DatabaseProxy()
 
 
@@ -88,7 +90,7 @@ class ApiKey(BaseModel):
 class Template(BaseModel):
     id = CharField(primary_key=True, max_length=40)
     workspace = ForeignKeyField(Workspace, backref="templates", on_delete="CASCADE")
-    name = CharField(max_length=200)
+    name = CharField(max_length=fields.TEMPLATE_NAME)
     definition = JSONField()  # the validated template body (goal, tone, channels, steps, sender, links)
     created_at = UTCDateTimeField()
 
@@ -96,12 +98,12 @@ class Template(BaseModel):
 class Contact(BaseModel):
     id = CharField(primary_key=True, max_length=40)
     workspace = ForeignKeyField(Workspace, backref="contacts", on_delete="CASCADE")
-    first_name = CharField(max_length=100, default="")
-    last_name = CharField(max_length=100, default="")
-    primary_email = CharField(max_length=320, null=True)
-    primary_email_lower = CharField(max_length=320, null=True)
-    language = CharField(max_length=35, null=True)
-    timezone = CharField(max_length=64, null=True)
+    first_name = CharField(max_length=fields.PERSON_NAME, default="")
+    last_name = CharField(max_length=fields.PERSON_NAME, default="")
+    primary_email = CharField(max_length=fields.EMAIL, null=True)
+    primary_email_lower = CharField(max_length=fields.EMAIL, null=True)
+    language = CharField(max_length=fields.LANGUAGE_TAG, null=True)
+    timezone = CharField(max_length=fields.TIMEZONE, null=True)
     metadata = JSONField(default=dict)
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
@@ -113,8 +115,8 @@ class Contact(BaseModel):
 class ContactEmail(BaseModel):
     contact = ForeignKeyField(Contact, backref="emails", on_delete="CASCADE")
     position = IntegerField()
-    email = CharField(max_length=320)
-    email_lower = CharField(max_length=320)
+    email = CharField(max_length=fields.EMAIL)
+    email_lower = CharField(max_length=fields.EMAIL)
 
     class Meta:
         indexes = ((("contact", "email_lower"), True),)
@@ -140,7 +142,7 @@ class ContactNote(BaseModel):
 class Suppression(BaseModel):
     contact = ForeignKeyField(Contact, backref="suppressions", on_delete="CASCADE")
     channel = CharField(max_length=10)  # email, sms, voice
-    reason = CharField(max_length=200)
+    reason = CharField(max_length=fields.REASON)
     created_at = UTCDateTimeField()
 
     class Meta:
@@ -176,7 +178,7 @@ class Enrollment(BaseModel):
     admins_notified_at = UTCDateTimeField(null=True)
     decided_at = UTCDateTimeField(null=True)
     decided_by = CharField(max_length=200, null=True)
-    status_reason = CharField(max_length=500, null=True)
+    status_reason = CharField(max_length=fields.REASON, null=True)
     metadata = JSONField(default=dict)  # the caller's own references (lead id, campaign...), returned as given
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
@@ -201,7 +203,7 @@ class Step(BaseModel):
     delivered_at = UTCDateTimeField(null=True)
     last_error_code = CharField(max_length=50, null=True)
     last_error = TextField(null=True)
-    note = CharField(max_length=300, null=True)  # why skipped / what it waits for
+    note = CharField(max_length=fields.REASON, null=True)  # why skipped / canceled / what it waits for
     updated_at = UTCDateTimeField()
 
     class Meta:
@@ -210,7 +212,7 @@ class Step(BaseModel):
 
 class IdempotencyRecord(BaseModel):
     workspace = ForeignKeyField(Workspace, on_delete="CASCADE")
-    key = CharField(max_length=255)
+    key = CharField(max_length=fields.IDEMPOTENCY_KEY)
     request_hash = CharField(max_length=64)
     state = CharField(max_length=10)  # in_flight, done
     response_status = IntegerField(null=True)

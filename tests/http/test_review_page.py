@@ -135,8 +135,10 @@ def test_lead_text_is_escaped(api, node, clock):
         lambda t: "cmV2aWV3fGVucl9vdGhlcnwwMDAw." + t.split(".")[1],  # payload of another enrollment
         lambda t: "not-a-token",
         lambda t: "x" * 600,
+        lambda t: t[:10] + "!!" + t[10:],  # junk that lenient base64 decoding skipped (issue 13)
+        lambda t: t.replace(".", "=.", 1),  # padding the signer never writes
     ],
-    ids=["signature", "payload", "garbage", "oversized"],
+    ids=["signature", "payload", "garbage", "oversized", "junk", "padding"],
 )
 def test_tampered_token_is_403_for_get_and_post(api, token, tamper):
     bad = tamper(token)

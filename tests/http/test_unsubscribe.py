@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from ringback.http.pages.render import HEADERS as PAGE_HEADERS
 from tests.conftest import seed_lead, wait_for
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -108,3 +109,19 @@ def test_the_access_log_never_holds_the_token(api, link, caplog):
     assert token not in caplog.text
     assert '"path": "/u/[token]"' in caplog.text
     assert '"path": "/u/[token]/extra"' in caplog.text
+
+
+def test_every_unsubscribe_page_carries_the_security_headers_of_the_review_page(api, link):
+    """Issue 13 item 7: the one-click button could be framed."""
+    answers = [
+        api.client.simulate_get(link),
+        api.client.simulate_get(link[:-3] + "AAA"),  # the 403 page
+        api.client.simulate_post(link, body=b"", headers=FORM),  # the 400 page
+    ]
+
+    for result in answers:
+        assert result.headers["Content-Type"].startswith("text/html")
+        for name, value in PAGE_HEADERS.items():
+            if name != "Referrer-Policy":  # stricter here: no-referrer
+                assert result.headers[name] == value
+        assert "frame-ancestors 'none'" in result.headers["Content-Security-Policy"]

@@ -13,8 +13,9 @@ import falcon.testing
 import pytest
 
 from ringback.demo import bootstrap
-from tests.conftest import Api, seed_lead, wait_for
+from tests.conftest import POSTGRES_URL, Api, seed_lead, wait_for
 from tests.fakes.fake_twilio import AUTH_TOKEN, webhook
+from tests.storage.conftest import _reset_postgres
 
 PUBLIC_URL = "https://ringback.example"
 MARIA = "+34911234567"
@@ -98,6 +99,21 @@ def test_signed_call_callbacks_move_the_step_to_delivered(api, clock):
     assert is_twiml(answered)
     delivered = wait_for(lambda: (s := view(api, enrollment_id)["steps"][0])["state"] == "delivered" and s)
     assert delivered["delivered_at"] == "2026-05-06T10:00:20Z"
+
+
+@pytest.mark.parametrize("duration", ["²", "12x", "9" * 40, ""])
+def test_a_call_duration_that_is_not_a_number_is_ignored_not_a_500(api, duration):
+    """Twilio only retries on errors; the status is still applied, the unreadable duration is dropped."""
+    enrollment_id, step = first_step_sent(api)
+
+    result = twilio_post(
+        api,
+        f"/webhooks/twilio/status?step={step['id']}",
+        {"CallSid": "CA1", "CallStatus": "completed", "CallDuration": duration},
+    )
+
+    assert result.status_code == 200 and is_twiml(result)
+    assert wait_for(lambda: view(api, enrollment_id)["steps"][0]["state"] == "delivered")
 
 
 def test_repeated_and_late_callbacks_are_applied_once_and_never_move_back(api, clock):
@@ -277,3 +293,16 @@ def test_forged_stop_is_refused_and_suppresses_nothing(api):
     assert inbound(api, "STOP", auth_token="forged-token").status_code == 403
 
     assert contact(api, started["contact_id"])["suppressed_channels"] == []
+
+
+@pytest.mark.postgres
+def test_a_nul_in_a_signed_sms_is_answered_on_postgresql(make_node, clock):
+    """PostgreSQL refuses NUL in a query parameter: the sender's number must not reach it with one."""
+    _reset_postgres(POSTGRES_URL)
+    api = build_api(make_node, clock, twilio_auth_token=AUTH_TOKEN, database_url=POSTGRES_URL)
+    contact_id = start(api)["contact_id"]
+
+    result = inbound(api, "STOP\x00", sender=MARIA + "\x00")
+
+    assert result.status_code == 200 and is_twiml(result)
+    assert wait_for(lambda: contact(api, contact_id)["suppressed_channels"] == ALL_CHANNELS)

@@ -49,3 +49,34 @@ def test_sqlite_runs_with_wal_normal_sync_busy_timeout_and_foreign_keys(tmp_path
 def test_an_unknown_url_scheme_is_refused():
     with pytest.raises(ValueError, match="mysql"):
         open_database("mysql://localhost/ringback")
+
+
+
+def _varchar_widths(db) -> dict[tuple[str, str], int]:
+    cursor = db.execute_sql(
+        "SELECT table_name, column_name, character_maximum_length FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND data_type = 'character varying'"
+    )
+    return {(table, column): width for table, column, width in cursor.fetchall()}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_columns_are_as_wide_as_the_models_after_migrating_the_first_schema(fresh_database):
+    """PostgreSQL enforces widths (SQLite ignores them): a database made by 0001 with the old, narrower reason
+    columns is widened to what the models (and so engine/fields.py) say."""
+    migrate(fresh_database)
+    fresh_database.execute_sql('ALTER TABLE "step" ALTER COLUMN "note" TYPE varchar(300)')
+    fresh_database.execute_sql('ALTER TABLE "suppression" ALTER COLUMN "reason" TYPE varchar(200)')
+    SchemaVersion.delete().where(SchemaVersion.version == 2).execute()  # 0002 widens them
+
+    migrate(fresh_database)
+
+    actual = _varchar_widths(fresh_database)
+    expected = {
+        (model._meta.table_name, field.column_name): field.max_length
+        for model in ALL_MODELS
+        for field in model._meta.sorted_fields
+        if getattr(field, "max_length", None)
+    }
+    assert {key: actual.get(key) for key in expected} == expected

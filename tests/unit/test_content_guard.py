@@ -65,6 +65,8 @@ def test_subject_cannot_carry_extra_headers():
         "http://www.example.com",
         "https://docs.example.com/a?b=c",
         "www.example.com/demo",
+        "example.com/pricing",
+        "app.example.com:8443/x",
     ],
 )
 def test_allowed_links_and_subdomains_are_kept(link):
@@ -84,6 +86,17 @@ def test_allowed_links_and_subdomains_are_kept(link):
         "mailto:someone@example.com",
         "tel:+15555550100",
         "javascript:alert(1)",
+        # Bare domains, scheme-relative and other schemes, as mail clients link them (issue 13).
+        "evil.example/x",
+        "bit.ly/abc",
+        "//evil.example/x",
+        "ftp://evil.example",
+        "EVIL.COM",
+        "shop.co.uk/offer?x=1",
+        "пример.рф/путь",
+        "xn--e1afmkfd.xn--p1ai",
+        "evil.example:8080/x",
+        "ftp://example.com/file",
     ],
 )
 def test_other_links_are_removed_and_reported(link):
@@ -199,3 +212,12 @@ def test_guarded_content_always_fits_and_has_no_control_characters(channel, body
         assert result.content.subject is None or "\n" not in result.content.subject
     else:
         assert result.content.subject is None
+
+
+@pytest.mark.parametrize(
+    "text", ["See file.txt and v1.2.3 of Node.js", "Total 1.500 EUR, ref 12.34.56", "Write to ana.app@example.com"]
+)
+def test_dotted_words_without_a_real_top_level_domain_are_text(text):
+    result = validate_edit(Channel.EMAIL, email(text), ())
+    assert result.content.body == text
+    assert result.problems == ()

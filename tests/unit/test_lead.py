@@ -5,13 +5,11 @@ from __future__ import annotations
 import pytest
 
 from ringback.engine.errors import InvalidInput
-from ringback.engine.lead import (
-    MAX_IDEMPOTENCY_KEY,
-    MAX_NAME,
-    MAX_NOTES,
-    parse_start_request,
-    request_fingerprint,
-)
+from ringback.engine.fields import COMPANY
+from ringback.engine.fields import IDEMPOTENCY_KEY as MAX_IDEMPOTENCY_KEY
+from ringback.engine.fields import NOTES as MAX_NOTES
+from ringback.engine.fields import PERSON_NAME as MAX_NAME
+from ringback.engine.lead import parse_start_request, request_fingerprint
 
 TEMPLATE_ID = "tpl_01HV0000000000000000000000"
 
@@ -147,7 +145,7 @@ def test_phone_numbers_are_e164_and_deduplicated():
 
 @pytest.mark.parametrize(
     ("name", "limit"),
-    [("notes", MAX_NOTES), ("first_name", MAX_NAME), ("last_name", MAX_NAME), ("company", 200)],
+    [("notes", MAX_NOTES), ("first_name", MAX_NAME), ("last_name", MAX_NAME), ("company", COMPANY)],
 )
 def test_text_fields_have_limits(name, limit):
     contact = {"emails": ["maria@example.com"]}
@@ -179,6 +177,11 @@ def test_bad_time_zones_are_named(zone):
     ("metadata", "field"),
     [
         ("lead 84211", "metadata"),
+        (False, "metadata"),
+        ("", "metadata"),
+        (0, "metadata"),
+        ([], "metadata"),
+        ({"": "v"}, "metadata."),
         ({f"k{i}": "v" for i in range(21)}, "metadata"),
         ({"lead_id": 84211}, "metadata.lead_id"),
         ({"lead_id": "x" * 501}, "metadata.lead_id"),
@@ -213,7 +216,16 @@ def test_header_and_body_keys_must_agree():
 
 @pytest.mark.parametrize(
     ("body_key", "header_key"),
-    [("k" * (MAX_IDEMPOTENCY_KEY + 1), None), (None, "k" * (MAX_IDEMPOTENCY_KEY + 1)), (12345, None)],
+    [
+        ("k" * (MAX_IDEMPOTENCY_KEY + 1), None),
+        (None, "k" * (MAX_IDEMPOTENCY_KEY + 1)),
+        (12345, None),
+        ("", None),
+        (None, ""),
+        ("", "k"),
+        ("a\x00b", None),
+        ("a\ud800b", None),
+    ],
 )
 def test_bad_idempotency_keys_are_named(body_key, header_key):
     body = _request() if body_key is None else _request(idempotency_key=body_key)

@@ -28,6 +28,7 @@ _ENV = jinja2.Environment(
 )
 
 # The pages need no script, no frame and no foreign resource; the form posts only to ourselves.
+# http/middleware.py's SecurityHeadersMiddleware puts these on every HTML response (review, unsubscribe, ...).
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
@@ -73,7 +74,6 @@ def render(name: str, **context: object) -> str:
 def write_page(resp: falcon.Response, status: int, name: str, **context: object) -> None:
     resp.status = status
     resp.content_type = falcon.MEDIA_HTML
-    resp.set_headers(HEADERS)
     resp.text = render(name, http_status=status, **context)
 
 

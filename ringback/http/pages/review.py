@@ -25,6 +25,7 @@ from ringback.clock import Clock
 from ringback.engine import events as ev
 from ringback.engine.enrollment import EnrollmentState, StepState
 from ringback.engine.errors import InvalidInput
+from ringback.engine.fields import DECISION_REASON, text_problem
 from ringback.engine.machine import WINDOWED_CHANNELS, Policy, transition
 from ringback.engine.model import Channel, EnrollmentStatus, StepContent, StepStatus
 from ringback.http.csrf import csrf_ok, csrf_value, same_origin
@@ -39,7 +40,6 @@ PURPOSE = "review"
 BY = "review-link"  # who decided, as recorded in the enrollment and its timeline
 MAX_TOKEN_CHARS = 512
 MAX_FORM_FIELDS = 200
-MAX_REASON_CHARS = 500
 LIVE_REFRESH_SECONDS = 15
 PENDING_REFRESH_SECONDS = 2
 S = EnrollmentStatus
@@ -133,8 +133,8 @@ class ReviewPage:
         now: datetime,
     ) -> None:
         reason = form.get("reason", "").strip()
-        if len(reason) > MAX_REASON_CHARS:
-            error = f"Nothing was rejected: keep the reason under {MAX_REASON_CHARS} characters."
+        if len(reason) > DECISION_REASON:
+            error = f"Nothing was rejected: keep the reason under {DECISION_REASON} characters."
             self._form(resp, 422, token, loaded, now, form, error=error)
             return
         self._decide(req, loaded, "reject", reason=reason)
@@ -304,7 +304,7 @@ def _read_form(req: falcon.Request) -> dict[str, str]:
     if kind != "application/x-www-form-urlencoded":
         raise PageError(415, "Unsupported form", "Send the form from the review page.")
     try:
-        return dict(
+        form = dict(
             parse_qsl(
                 req.bounded_stream.read().decode("utf-8"),
                 keep_blank_values=True,
@@ -313,7 +313,11 @@ def _read_form(req: falcon.Request) -> dict[str, str]:
             )
         )
     except (UnicodeDecodeError, ValueError):
-        raise PageError(400, "Unreadable form", "Send the form from the review page.") from None
+        form = None
+    # NUL cannot be stored on PostgreSQL (lone surrogates already fail the strict decoding above).
+    if form is None or any(text_problem(name) or text_problem(value) for name, value in form.items()):
+        raise PageError(400, "Unreadable form", "Send the form from the review page.")
+    return form
 
 
 def _edits(form: dict[str, str], state: EnrollmentState) -> tuple[tuple[int, StepContent], ...]:

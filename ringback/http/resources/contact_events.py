@@ -17,6 +17,7 @@ import pykka
 
 from ringback.actors.messages import StopContact
 from ringback.clock import Clock
+from ringback.engine import fields
 from ringback.engine.model import Channel
 from ringback.http.errors import not_found, validation_error
 from ringback.http.resources.common import json_body, principal
@@ -26,7 +27,7 @@ from ringback.storage.db import write_transaction
 from ringback.storage.models import database_proxy
 
 ALL_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.VOICE)
-MAX_NOTE_CHARS = 200  # the note becomes part of the stop reason shown on the enrollment and its steps
+_FIELDS = {"type", "note"}
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,16 @@ class ContactEventsResource:
 def _parse(body: object) -> ContactEvent:
     if not isinstance(body, dict):
         raise validation_error("body", "the request body must be a JSON object")
+    unknown = sorted(set(body) - _FIELDS)
+    if unknown:
+        raise validation_error(unknown[0], f"unknown field {unknown[0]!r}")
     kind = body.get("type")
     if not isinstance(kind, str) or kind not in REPORTED:
         raise validation_error("type", f"type must be one of {', '.join(REPORTED)}")
     note = body.get("note", "")
-    if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS:
-        raise validation_error("note", f"note must be a string of at most {MAX_NOTE_CHARS} characters")
+    # The note becomes part of the stop reason shown on the enrollment and its steps.
+    if not isinstance(note, str) or len(note) > fields.EVENT_NOTE:
+        raise validation_error("note", f"note must be a string of at most {fields.EVENT_NOTE} characters")
     event = REPORTED[kind]
     note = " ".join(note.split())
     return ContactEvent(f"{event.reason}: {note}" if note else event.reason, event.suppress)

@@ -12,6 +12,7 @@ import pykka
 from ringback.actors.messages import DecideCommand, StartCommand
 from ringback.actors.supervisor import Conflict, NotFound
 from ringback.clock import Clock
+from ringback.engine import fields
 from ringback.engine.errors import InvalidInput
 from ringback.engine.lead import parse_start_request, request_fingerprint
 from ringback.engine.model import Channel, StepContent
@@ -20,6 +21,8 @@ from ringback.http.resources.common import ASK_TIMEOUT_SECONDS, from_invalid, js
 from ringback.ids import looks_like
 from ringback.storage import enrollments, idempotency, templates
 from ringback.storage.accounts import WorkspaceInfo
+
+MAX_INDEX_DIGITS = 3  # a template has at most 10 steps
 
 
 class StartSequenceResource:
@@ -150,9 +153,14 @@ class DecisionResource:
 
     @staticmethod
     def _reason(req: falcon.Request) -> str:
-        reason = _optional_body(req).get("reason", "")
-        if not isinstance(reason, str) or len(reason) > 500:
-            raise validation_error("reason", "reason must be a string of at most 500 characters")
+        body = _optional_body(req)
+        if set(body) - {"reason"}:
+            raise validation_error(sorted(set(body) - {"reason"})[0], "the only field is reason")
+        reason = body.get("reason", "")
+        if not isinstance(reason, str) or len(reason) > fields.DECISION_REASON:
+            raise validation_error(
+                "reason", f"reason must be a string of at most {fields.DECISION_REASON} characters"
+            )
         return reason
 
     def on_post_approve(self, req: falcon.Request, resp: falcon.Response, enrollment_id: str) -> None:
@@ -168,7 +176,8 @@ class DecisionResource:
         self, req: falcon.Request, resp: falcon.Response, enrollment_id: str, index: str
     ) -> None:
         body = json_body(req)
-        if not (index.isascii() and index.isdigit()):  # "²" is a digit to str.isdigit, not to int()
+        # "²" is a digit to str.isdigit, not to int(); and int() refuses more than 4,300 digits.
+        if not (index.isascii() and index.isdigit() and len(index) <= MAX_INDEX_DIGITS):
             raise not_found("step not found")
         if not isinstance(body, dict) or set(body) - {"subject", "body", "script"}:
             raise validation_error("body", "send subject and body (or script for voice)")

@@ -88,11 +88,15 @@ class TwilioStatusResource:
 
 def _status_update(form: dict[str, str]) -> StatusUpdate:
     if "CallStatus" in form:
-        duration = form.get("CallDuration", "")
-        return call_status_update(form["CallStatus"], int(duration) if duration.isdigit() else None)
+        return call_status_update(form["CallStatus"], _seconds(form.get("CallDuration", "")))
     if "MessageStatus" in form:
         return message_status_update(form["MessageStatus"], form.get("ErrorCode") or None)
     return IGNORED
+
+
+def _seconds(text: str) -> int | None:
+    """A whole number of seconds, or None. `str.isdigit` alone is not enough: "²" is a digit to it, not to int()."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
 
 
 def _reported(index: int, update: StatusUpdate, form: dict[str, str]) -> DeliveryReported:
