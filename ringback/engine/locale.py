@@ -242,6 +242,11 @@ def _written_language(folded: str) -> str | None:
     return code if best >= _MIN_HITS and best >= 2 * runner_up else None
 
 
+def written_language(text: str) -> str | None:
+    """The language `text` is written in, when the evidence is clear enough."""
+    return _written_language(_fold(text))
+
+
 # Primary language by phone region; multilingual countries (CH, BE, LU, IN, ...) are left out on purpose.
 _REGION_LANGUAGE = {
     region: code
