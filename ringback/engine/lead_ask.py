@@ -61,6 +61,9 @@ _TEAM_SIZE = re.compile(
     r"nutzer\w*|leute|vertriebler\w*|usuarios|funcionarios|pessoas|corretores|utenti|dipendenti|venditori|"
     r"persone|sedes|sites|clinics|clinicas|unidades|sedi|filialen|locations)\b"
 )
+_TEAM_OF = re.compile(
+    r"\b(?:team|equipo|equipe|squadra|team von|gruppe) (?:of|de|di|von) (\d{1,5})\b"
+)
 _URGENT = re.compile(
     r"\b(?:urgent\w*|asap|as soon as possible|right away|today|urgente\w*|cuanto antes|lo antes posible|"
     r"rapidement|au plus vite|dringend|sofort|schnell\w*|o quanto antes|rapidamente|subito|al piu presto)"
@@ -98,7 +101,7 @@ def extract_ask(notes: str) -> LeadAsk:
     found = {topic: match.start() for topic, pattern in _TOPICS.items() if (match := pattern.search(folded))}
     integrations = _named(_INTEGRATION_PATTERNS, folded, found, INTEGRATION)
     features = _named(_FEATURE_PATTERNS, notes, found, FEATURE)
-    size = _TEAM_SIZE.search(folded)
+    size = _TEAM_SIZE.search(folded) or _TEAM_OF.search(folded)
     return LeadAsk(
         topics=tuple(sorted(found, key=lambda topic: found[topic])),
         integrations=integrations,

@@ -46,6 +46,7 @@ class _Language:
     names: str  # {names}: the specifics the lead named, in a sentence
     works_with: str  # {names}: integrations the template's goal or facts name
     actions: Mapping[str, str]  # goal action → call to action in a written step
+    sms_action: str  # the call to action of a first text: short, a text has little room
     follow_up_closes: tuple[str, ...]
     last_close: str
     voice_action: str  # a call can reach a person or a voicemail: ask for a call back, not for "15 minutes"
@@ -129,6 +130,7 @@ _LANGUAGES: dict[str, _Language] = {
             "trial": "Shall I set up a free trial for you?",
             "reply": "Just reply to this message and I'll get back to you right away.",
         },
+        sms_action="Free for a quick call this week?",
         follow_up_closes=(
             "Just reply with a time that suits you.",
             "A one-line reply is enough and I'll take it from there.",
@@ -224,6 +226,7 @@ _LANGUAGES: dict[str, _Language] = {
             "trial": "¿Quiere que le active una prueba gratuita?",
             "reply": "Responda a este mensaje y le contestaré enseguida.",
         },
+        sms_action="¿Hablamos esta semana?",
         follow_up_closes=(
             "Respóndame con el momento que mejor le venga.",
             "Basta con una línea de respuesta y yo me encargo del resto.",
@@ -301,7 +304,7 @@ _LANGUAGES: dict[str, _Language] = {
         },
         short={
             "pricing": "Vous avez demandé nos tarifs.",
-            "demo": "Vous avez demandé une démo.",
+            "demo": "Vous avez demandé une démonstration.",
             "meeting": "Vous souhaitiez échanger.",
             "trial": "Un essai vous intéresse.",
             "support": "Vous avez besoin d'aide.",
@@ -319,6 +322,7 @@ _LANGUAGES: dict[str, _Language] = {
             "trial": "Voulez-vous que je vous ouvre un essai gratuit ?",
             "reply": "Répondez simplement à ce message et je reviens vers vous très vite.",
         },
+        sms_action="On s'appelle cette semaine ?",
         follow_up_closes=(
             "Indiquez-moi simplement le moment qui vous arrange.",
             "Une ligne de réponse suffit, je m'occupe du reste.",
@@ -398,7 +402,7 @@ _LANGUAGES: dict[str, _Language] = {
         short={
             "pricing": "Sie haben nach Preisen gefragt.",
             "demo": "Sie wünschen eine Demo.",
-            "meeting": "Sie möchten sich austauschen.",
+            "meeting": "Sie wünschen ein Gespräch.",
             "trial": "Sie möchten eine Testphase.",
             "support": "Sie brauchen Hilfe.",
             INTEGRATION: "Sie haben nach {names} gefragt.",
@@ -415,6 +419,7 @@ _LANGUAGES: dict[str, _Language] = {
             "trial": "Soll ich Ihnen einen kostenlosen Testzugang einrichten?",
             "reply": "Antworten Sie einfach auf diese Nachricht, und ich melde mich umgehend.",
         },
+        sms_action="Kurz telefonieren diese Woche?",
         follow_up_closes=(
             "Nennen Sie mir einfach eine Zeit, die Ihnen passt.",
             "Eine kurze Antwort genügt, um den Rest kümmere ich mich.",
@@ -511,6 +516,7 @@ _LANGUAGES: dict[str, _Language] = {
             "trial": "Quer que eu ative um teste gratuito para você?",
             "reply": "Basta responder a esta mensagem e retorno logo em seguida.",
         },
+        sms_action="Podemos falar esta semana?",
         follow_up_closes=(
             "Responda com o horário que for melhor para você.",
             "Uma linha de resposta basta e eu cuido do resto.",
@@ -606,6 +612,7 @@ _LANGUAGES: dict[str, _Language] = {
             "trial": "Vuole che Le attivi una prova gratuita?",
             "reply": "Risponda pure a questo messaggio e Le risponderò subito.",
         },
+        sms_action="Ci sentiamo questa settimana?",
         follow_up_closes=(
             "Mi indichi pure il momento che preferisce.",
             "Basta una riga di risposta, al resto penso io.",
@@ -712,8 +719,9 @@ class _Draft:
         if self._opens(plan):
             context = [words.short[self.topic].format(names=self._topic_names()), self._noted()]
         else:
-            context = [words.topics[self.topic][1].format(names=self._topic_names())]
-        required = [self._spoken_hello(), self._intro(), self._close(plan)]
+            context = [self._reminder()]
+        close = self.words.sms_action if self._opens(plan) else self._close(plan)
+        required = [self._spoken_hello(), self._intro(short=True), close]
         context = [part for part in context if part]
         # Drop the softer sentences rather than let the segment limit cut the call to action.
         while context and not self._fits_sms(plan, " ".join([*required, *context])):
@@ -722,7 +730,8 @@ class _Draft:
 
     def _voice(self, plan: StepPlan) -> str:
         words = self.words
-        parts = [self._spoken_hello(), self._intro(), *self._context(plan), words.voice_action]
+        context = self._context(plan) if self._position(plan) == 0 else [self._reminder()]
+        parts = [self._spoken_hello(), self._intro(), *context, words.voice_action]
         if any(later.channel is not Channel.VOICE for later in self._after(plan)):
             parts.append(words.voice_message_next)  # only promised when a written step will really follow
         parts.append(words.voice_goodbye)
@@ -745,6 +754,9 @@ class _Draft:
             return [words.last_note, reminder]
         return [words.follow_ups[(position - 1) % len(words.follow_ups)], reminder]
 
+    def _reminder(self) -> str:
+        return self.words.topics[self.topic][1].format(names=self._topic_names())
+
     def _close(self, plan: StepPlan) -> str:
         """The written step's last line: never the same twice in one sequence."""
         words = self.words
@@ -766,13 +778,15 @@ class _Draft:
         subject = self.words.subjects[key]
         return subject.format(name=self.name) if self.name else _capitalise(subject.removeprefix("{name}, "))
 
-    def _intro(self) -> str:
+    def _intro(self, short: bool = False) -> str:
+        """Who is writing: the sender, a person of the sender's company. A text uses the first name only."""
         words = self.words
-        if self.sender and self.sender_company and self.sender_title:
-            return words.intro_title.format(sender=self.sender, title=self.sender_title, company=self.sender_company)
-        if self.sender and self.sender_company:
-            return words.intro_company.format(sender=self.sender, company=self.sender_company)
-        return words.intro.format(sender=self.sender) if self.sender else ""
+        sender = self.sender.split(" ")[0] if short else self.sender
+        if sender and self.sender_company and self.sender_title and not short:
+            return words.intro_title.format(sender=sender, title=self.sender_title, company=self.sender_company)
+        if sender and self.sender_company:
+            return words.intro_company.format(sender=sender, company=self.sender_company)
+        return words.intro.format(sender=sender) if sender else ""
 
     def _signature(self) -> str:
         role = ", ".join(part for part in (self.sender_title, self.sender_company) if part)
