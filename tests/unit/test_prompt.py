@@ -29,7 +29,7 @@ def make_request(**changes) -> GenerationRequest:
         last_name="García",
         notes="Speaks Spanish. Located in Madrid. Asking about pricing.",
         sender_name="Ana",
-        company="Acme",
+        sender_company="Acme",
         link_allowlist=("acme.example",),
     )
     return GenerationRequest(**{**base, **changes})
@@ -44,7 +44,7 @@ def notes_section(user: str) -> str:
 def test_prompt_carries_every_input():
     system, user = build_prompt(make_request())
     assert "Spanish" in system
-    assert "Ana at Acme" in system
+    assert "as Ana at Acme" in system
     assert "acme.example" in system
     for expected in (
         "Book a 15-minute discovery call",
