@@ -49,3 +49,12 @@ def test_sqlite_runs_with_wal_normal_sync_busy_timeout_and_foreign_keys(tmp_path
 def test_an_unknown_url_scheme_is_refused():
     with pytest.raises(ValueError, match="mysql"):
         open_database("mysql://localhost/ringback")
+
+
+def test_0002_adds_time_wish_to_a_database_made_before_it(database):
+    database.execute_sql("ALTER TABLE enrollment DROP COLUMN time_wish")
+    SchemaVersion.delete().where(SchemaVersion.version == 2).execute()
+
+    migrate(database)
+
+    assert "time_wish" in {column.name for column in database.get_columns("enrollment")}
