@@ -2,7 +2,8 @@
 
 It answers `POST /v2/chat` with the shape the SDK parses (`id`, `finish_reason`, `message.content[].text`,
 `usage`), records every request (headers and JSON body), and can be scripted per call: a valid answer built
-from the request, an answer composed by a stand-in model, raw text, an HTTP error with a Cohere-like body, or a hang past the client's timeout.
+from the request, an answer composed by a stand-in model, raw text, an HTTP error with a Cohere-like
+body, or a hang past the client's timeout.
 
     with FakeCohere() as fake:
         fake.script(error(500), valid())          # first call fails, second succeeds
