@@ -181,7 +181,8 @@ def _language_cue(folded: str) -> str | None:
 _STOPWORD_SOURCE = {
     "en": "the and of to is are was were be been for with that this from have has had will would about your "
     "our their they them she he his her its not but what which who when there here want wants asking could "
-    "should please thanks thank just also very can may",
+    "should please thanks thank just also very can may how much does need looking interested we us best "
+    "cost call morning afternoon",
     "es": "el los las del que y es por con para una un su al lo como mas pero esta este estos sus le ya muy "
     "tambien cuando sobre entre sin hasta desde porque quiere hay fue ser son tiene donde nos ella ellos "
     "usted gracias hola se no queremos quiero necesitamos necesito tienen tenemos buenas cuanto cuesta "
