@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from ringback.engine.time_wish import extract_time_wish
 from ringback.providers.llm.cohere_writer import CohereWriter
 from ringback.providers.llm.offline import OfflineWriter
 from tests.content.checker import RULES, load_leads
@@ -75,3 +76,9 @@ def test_checker_catches_each_fault_of_the_old_writer():
     }
     rules = {problem.rule for problem in check(lead, steps, bad, "es", {1: 3})}
     assert rules == set(RULES)
+
+
+@pytest.mark.parametrize("lead", LEADS, ids=[lead.id for lead in LEADS])
+def test_time_wishes_in_the_corpus_are_read(lead):
+    wish = extract_time_wish(lead.notes)
+    assert (wish.part if wish else None) == lead.expect.get("part")
