@@ -6,6 +6,7 @@ from ringback.engine.sms import segments
 from ringback.providers.llm.base import WriterError
 from ringback.providers.llm.offline import SUPPORTED_LANGUAGES, OfflineWriter
 from ringback.providers.llm.simulated import SimulatedLatencyWriter
+from tests.content.checker import closing_line
 
 SEED_NOTES = "Speaks Spanish. Located in Madrid. Submitted contact form 30 seconds ago asking about pricing."
 SEQUENCE = (
@@ -129,12 +130,10 @@ def test_the_main_ask_and_its_specifics_are_addressed():
 
 
 def test_closing_lines_differ_across_steps():
+    """Issue 12: every step ended with the same line."""
     written = OfflineWriter().write(make_request(language="en"))
-    closings = [
-        content.body.split("\n\n")[-2] if "\n\n" in content.body else content.body.split(". ")[-1]
-        for content in written.steps.values()
-    ]
-    assert len(set(closings)) == len(closings)
+    closings = [closing_line(channel_of(index), content.body) for index, content in written.steps.items()]
+    assert len(set(closings)) == len(closings) == 4
 
 
 def test_first_text_keeps_room_for_the_opt_out_line_within_its_segments():
