@@ -93,6 +93,15 @@ def extract_time_wish(notes: str) -> TimeWish | None:
     return min(found, key=lambda item: item[0])[1] if found else None
 
 
+def latest_time_wish(notes: str) -> TimeWish | None:
+    """The wish of the most recent note line that has one: notes accumulate per contact, newest last, and a
+    lead who asked again ("now better in the afternoon") changed their mind."""
+    for line in reversed(notes.splitlines()):
+        if wish := extract_time_wish(line):
+            return wish
+    return None
+
+
 def _clock(match: re.Match[str]) -> time | None:
     """A plausible clock time: "5pm" is 17:00, a bare "5" after "after" is read as 17:00 (office hours)."""
     hour, minute = int(match["hour"]), int(match["minute"] or 0)

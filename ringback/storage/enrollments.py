@@ -11,7 +11,7 @@ from ringback.engine.events import TimelineEntry
 from ringback.engine.locale import LanguageChoice, TimezoneChoice
 from ringback.engine.model import TERMINAL_ENROLLMENT, Channel, EnrollmentStatus, StepContent, StepStatus
 from ringback.engine.template import TemplateDef, template_from_json
-from ringback.engine.time_wish import TimeWish, extract_time_wish
+from ringback.engine.time_wish import TimeWish, latest_time_wish
 from ringback.ids import new_id
 from ringback.storage.contacts import ContactProfile, profile
 from ringback.storage.models import Enrollment, Event, Sequence, Step, Template
@@ -80,7 +80,7 @@ def create(
         timezone=zone.zone,
         timezone_candidates=list(zone.candidates or (zone.zone,)),
         timezone_source=zone.source,
-        time_wish=wish.to_json() if (wish := extract_time_wish(contact.notes)) else None,
+        time_wish=wish.to_json() if (wish := latest_time_wish(contact.notes)) else None,
         metadata=metadata or {},
         created_at=now,
         updated_at=now,

@@ -2,7 +2,7 @@ from datetime import time
 
 import pytest
 
-from ringback.engine.time_wish import TimeWish, extract_time_wish
+from ringback.engine.time_wish import TimeWish, extract_time_wish, latest_time_wish
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,9 @@ def test_a_wish_survives_storage_as_json():
     wish = extract_time_wish("after 5pm")
     assert wish.to_json() == {"part": "after", "start": "17:00", "end": "24:00", "cue": "after 5pm", "source": "notes"}
     assert TimeWish.from_json(wish.to_json()) == wish
+
+
+def test_the_latest_note_with_a_wish_wins():
+    notes = "[via API 2026-05-01T09:00:00Z] Call in the morning.\n[via API 2026-05-06T10:00:00Z] Now afternoons."
+    assert latest_time_wish(notes).part == "afternoon"
+    assert latest_time_wish("[via API 2026-05-06T10:00:00Z] pricing please") is None
