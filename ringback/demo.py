@@ -22,8 +22,16 @@ DEMO_TEMPLATE = {
         {"channel": "email", "delay_seconds": 120},
         {"channel": "email", "delay_seconds": 2 * 24 * 3600},
     ],
-    "sender": {"name": "Ringback Demo", "email": "hello@example.com", "phone": "+14155550100"},
+    "sender": {
+        "name": "Dana Whitfield",
+        "title": "Account Executive",
+        "company": "Ringback",
+        "email": "hello@example.com",
+        "phone": "+14155550100",
+    },
     "link_allowlist": ["example.com"],
+    "value_proposition": "Every web lead is called back within a minute, in their own language.",
+    "facts": ["Works with HubSpot and Salesforce", "Self-hosted: your server, your database, your Twilio account"],
 }
 
 

@@ -31,6 +31,7 @@ from ringback.engine import events as ev
 from ringback.engine.enrollment import EnrollmentState
 from ringback.engine.machine import is_busy, is_finished, next_due, transition
 from ringback.engine.model import Channel, EnrollmentStatus, GenerationRequest
+from ringback.engine.writing import generation_request
 from ringback.providers.channels.base import OutboundMessage
 from ringback.storage import contacts, enrollments
 from ringback.tokens import review_link
@@ -114,21 +115,16 @@ class EnrollmentActor(pykka.ThreadingActor):
 
     def _generation_request(self, indexes: tuple[int, ...]) -> GenerationRequest:
         ctx = self._context
-        t = ctx.template
-        return GenerationRequest(
-            template_name=t.name,
-            goal=t.goal,
-            tone=t.tone,
-            steps=t.steps,
-            wanted=indexes,
+        return generation_request(
+            ctx.template,
+            self._state.steps,
+            indexes,
             language=ctx.language,
             timezone=ctx.timezone,
             first_name=ctx.contact.first_name,
             last_name=ctx.contact.last_name,
+            lead_company=ctx.contact.company,
             notes=ctx.contact.notes,
-            sender_name=t.sender.name,
-            company=ctx.contact.company,
-            link_allowlist=t.link_allowlist,
         )
 
     def _dispatch(self, effect: ev.Dispatch) -> None:

@@ -50,6 +50,12 @@ class CallingWindow:
         "mon-fri", "sat,sun" or "fri-mon" (ranges wrap around the week)."""
         return cls(_parse_clock(start, "start"), _parse_clock(end, "end"), _parse_days(days))
 
+    def narrowed(self, start: time, end: time) -> CallingWindow:
+        """This window cut down to local hours [start, end) (a lead's wish); itself when they do not overlap,
+        because a wish must never move a call outside civil hours nor leave no time at all."""
+        low, high = max(self.start, start), min(self.end, end)
+        return CallingWindow(low, high, self.days) if low < high else self
+
     def contains(self, instant: datetime, zone: str) -> bool:
         """Whether `instant` (timezone-aware) falls inside the window on the wall clock of `zone`."""
         local = instant.astimezone(_zone(zone))

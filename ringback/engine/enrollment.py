@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ringback.engine.model import Channel, EnrollmentStatus, StepContent, StepStatus
+from ringback.engine.time_wish import TimeWish
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class EnrollmentState:
     generation_attempts: int = 0
     admins_notified: bool = False
     status_reason: str | None = None
+    time_wish: TimeWish | None = None  # the lead's preferred hours for calls and texts
 
     def evolve(self, **changes) -> EnrollmentState:
         return replace(self, **changes)

@@ -181,18 +181,29 @@ def _language_cue(folded: str) -> str | None:
 _STOPWORD_SOURCE = {
     "en": "the and of to is are was were be been for with that this from have has had will would about your "
     "our their they them she he his her its not but what which who when there here want wants asking could "
-    "should please thanks thank just also very can may",
+    "should please thanks thank just also very can may how much does need looking interested we us best "
+    "cost call morning afternoon",
     "es": "el los las del que y es por con para una un su al lo como mas pero esta este estos sus le ya muy "
     "tambien cuando sobre entre sin hasta desde porque quiere hay fue ser son tiene donde nos ella ellos "
-    "usted gracias hola se no",
+    "usted gracias hola se no queremos quiero necesitamos necesito tienen tenemos buenas cuanto cuesta "
+    "precios interesa gustaria llamar prueba todas todos equipo vendedores empresa clinica sedes mejor "
+    "manana",
     "fr": "le la les des du de et est un une pour dans qui que pas sur au aux avec ce cette sont mais ou "
-    "nous vous il elle ils par plus son ses leur tres aussi etre avoir fait comme bonjour merci je qu se",
+    "nous vous il elle ils par plus son ses leur tres aussi etre avoir fait comme bonjour merci je qu se "
+    "voudrais voudrions souhaite souhaitons cherchons quel quelle prix devis tarifs rappelez essai "
+    "gratuit besoin aide equipe utilisateurs",
     "pt": "o do da dos das nao uma para em no na nos nas ao pelo pela voce ele ela isso muito tambem ja "
-    "sao seu sua foi ser tem mas quando onde ainda obrigado ola que e se",
+    "sao seu sua foi ser tem mas quando onde ainda obrigado ola que e se voces quero preciso precisamos "
+    "gostaria quanto custa temos tem planos precos gratis teste ajuda equipe equipa integram configuracao "
+    "horario",
     "de": "der die das und ist nicht ich sie es ein eine einen dem den mit zu von auf fur sich auch wir ihr "
-    "sind war wird bei oder aber nach wie noch nur aus uber hat haben kann mochte bitte danke",
+    "sind war wird bei oder aber nach wie noch nur aus uber hat haben kann mochte bitte danke gibt eine "
+    "einer kostenlose besten gerne brauchen kostet mochten hatten uns unser unsere preise angebot hilfe "
+    "nutzer mitarbeiter termin",
     "it": "il lo la gli le di da del della che e per una un con su sono ma anche questo questa come piu "
-    "molto ha hanno essere alla nel nella dei delle vuole grazie buongiorno",
+    "molto ha hanno essere alla nel nella dei delle vuole grazie buongiorno vorrei vorremmo avete siamo "
+    "sapere prezzi vostri vostro piani funziona dipendenti venditori prova nostro nostra dell serve "
+    "preventivo",
     "nl": "de het een en van is dat die niet op te voor zijn maar ook als bij om aan nog wel kan wil naar "
     "heeft hebben wordt ik jij hij zij ons onze graag bedankt",
     "pl": "w na z do nie sie jest to ze o jak ale tak od za dla czy juz tylko jego jej byc ktory ktora mnie "
@@ -240,6 +251,11 @@ def _written_language(folded: str) -> str | None:
     hits = sorted(((sum(word in own for word in words), code) for code, own in _STOPWORDS.items()), reverse=True)
     (best, code), (runner_up, _) = hits[0], hits[1]
     return code if best >= _MIN_HITS and best >= 2 * runner_up else None
+
+
+def written_language(text: str) -> str | None:
+    """The language `text` is written in, when the evidence is clear enough."""
+    return _written_language(_fold(text))
 
 
 # Primary language by phone region; multilingual countries (CH, BE, LU, IN, ...) are left out on purpose.

@@ -369,6 +369,17 @@ def _cancel_open_steps(b: _Builder, reason: str) -> None:
             b.put(step.evolve(status=StepStatus.CANCELED, note=reason))
 
 
+def _window(window: CallingWindow, state: EnrollmentState) -> CallingWindow:
+    """The calling window, narrowed to the hours the lead asked for when the notes said so."""
+    wish = state.time_wish
+    return window if wish is None else window.narrowed(wish.start, wish.end)
+
+
+def _waiting_for(state: EnrollmentState) -> str:
+    wish = state.time_wish
+    return "the calling window" if wish is None else f"the calling window and the lead's wish ({wish.cue})"
+
+
 def _advance(b: _Builder) -> None:
     """Send the next due step, or say when to wake; complete when every step is settled."""
     st = b.state
@@ -383,12 +394,12 @@ def _advance(b: _Builder) -> None:
             b.effects.append(ev.WakeAt(step.scheduled_for))
             return
         if step.channel in WINDOWED_CHANNELS:
-            allowed = next_allowed(b.now, st.timezone_candidates, b.policy.window)
+            allowed = next_allowed(b.now, st.timezone_candidates, _window(b.policy.window, st))
             if allowed > b.now:
                 b.put(
                     step.evolve(
                         scheduled_for=allowed,
-                        note=f"waiting for the calling window until {allowed.isoformat()}",
+                        note=f"waiting for {_waiting_for(st)} until {allowed.isoformat()}",
                     )
                 )
                 b.note("step.waiting_for_window", index=step.index, until=allowed.isoformat())

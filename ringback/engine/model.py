@@ -74,7 +74,11 @@ class StepContent:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """Everything a writer may use. Recipients and timing never come back from the writer."""
+    """Everything a writer may use. Recipients and timing never come back from the writer.
+
+    The sender fields and the template facts are the customer's own words (trusted); the lead fields and
+    the notes come from a public form (untrusted data, never instructions).
+    """
 
     template_name: str
     goal: str
@@ -86,9 +90,22 @@ class GenerationRequest:
     first_name: str
     last_name: str = ""
     notes: str = ""  # untrusted: goes into the prompt as delimited data only
+    lead_company: str = ""  # untrusted: the lead's own company, never the sender's
     sender_name: str = ""
-    company: str = ""
+    sender_company: str = ""
+    sender_title: str = ""
+    value_proposition: str = ""
+    call_to_action: str = ""
+    facts: tuple[str, ...] = ()  # the only product facts a writer may state
+    skipped: dict[int, str] = field(default_factory=dict)  # steps that will not run → why
+    sms_opt_out: bool = False  # the first text must carry opt-out wording (US and CA numbers)
+    sms_max_segments: int = 2
     link_allowlist: tuple[str, ...] = ()
+
+    @property
+    def runs(self) -> tuple[StepPlan, ...]:
+        """The steps that will really run, in order: the plan as the lead will live it."""
+        return tuple(plan for plan in sorted(self.steps, key=lambda p: p.index) if plan.index not in self.skipped)
 
 
 @dataclass(frozen=True)

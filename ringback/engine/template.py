@@ -27,14 +27,23 @@ _FIELDS = {
     "connect_number",
     "link_allowlist",
     "description",
+    "value_proposition",
+    "call_to_action",
+    "facts",
+    "sms_max_segments",
 }
-_SENDER_FIELDS = {"name", "email", "phone", "messaging_service_sid"}
+_SENDER_FIELDS = {"name", "company", "title", "email", "phone", "messaging_service_sid"}
+MAX_FACTS = 10
+MAX_FACT_CHARS = 300
+DEFAULT_SMS_MAX_SEGMENTS = 2
 _HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 @dataclass(frozen=True)
 class Sender:
     name: str
+    company: str = ""  # the sender's own company: who the lead hears from
+    title: str = ""
     email: str | None = None
     phone: str | None = None  # E.164 From number
     messaging_service_sid: str | None = None
@@ -51,6 +60,10 @@ class TemplateDef:
     connect_number: str | None = None
     link_allowlist: tuple[str, ...] = ()
     description: str = ""
+    value_proposition: str = ""  # what the writer may say the product does for the lead
+    call_to_action: str = ""  # what the lead is asked to do
+    facts: tuple[str, ...] = ()  # the only product facts a writer may state
+    sms_max_segments: int = DEFAULT_SMS_MAX_SEGMENTS
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +77,8 @@ class TemplateDef:
                 k: v
                 for k, v in {
                     "name": self.sender.name,
+                    "company": self.sender.company,
+                    "title": self.sender.title,
                     "email": self.sender.email,
                     "phone": self.sender.phone,
                     "messaging_service_sid": self.sender.messaging_service_sid,
@@ -72,6 +87,10 @@ class TemplateDef:
             },
             "connect_number": self.connect_number,
             "link_allowlist": list(self.link_allowlist),
+            "value_proposition": self.value_proposition,
+            "call_to_action": self.call_to_action,
+            "facts": list(self.facts),
+            "sms_max_segments": self.sms_max_segments,
         }
 
 
@@ -138,6 +157,9 @@ def parse_template(data: Any) -> TemplateDef:
     connect = data.get("connect_number")
     connect_number = _e164(connect, "connect_number") if connect not in (None, "") else None
     allowlist = _parse_allowlist(data.get("link_allowlist", []))
+    segments = data.get("sms_max_segments", DEFAULT_SMS_MAX_SEGMENTS)
+    if not isinstance(segments, int) or isinstance(segments, bool) or not 1 <= segments <= 10:
+        raise InvalidInput("sms_max_segments", "sms_max_segments must be an integer from 1 to 10")
     return TemplateDef(
         name=name,
         goal=goal,
@@ -148,7 +170,17 @@ def parse_template(data: Any) -> TemplateDef:
         connect_number=connect_number,
         link_allowlist=allowlist,
         description=description,
+        value_proposition=text(data.get("value_proposition"), "value_proposition", 500, required=False),
+        call_to_action=text(data.get("call_to_action"), "call_to_action", 300, required=False),
+        facts=_parse_facts(data.get("facts", [])),
+        sms_max_segments=segments,
     )
+
+
+def _parse_facts(raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list) or len(raw) > MAX_FACTS:
+        raise InvalidInput("facts", f"facts must be a list of at most {MAX_FACTS} short sentences")
+    return tuple(text(fact, f"facts[{i}]", MAX_FACT_CHARS, required=True) for i, fact in enumerate(raw))
 
 
 def _parse_sender(raw: Any, used: set[Channel]) -> Sender:
@@ -158,6 +190,8 @@ def _parse_sender(raw: Any, used: set[Channel]) -> Sender:
     if unknown:
         raise InvalidInput(f"sender.{unknown[0]}", f"unknown field {unknown[0]!r}")
     name = text(raw.get("name"), "sender.name", fields.SENDER_NAME, required=True)
+    company = text(raw.get("company"), "sender.company", fields.SENDER_NAME, required=False)
+    title = text(raw.get("title"), "sender.title", fields.SENDER_NAME, required=False)
     email = raw.get("email") or None
     if email is not None:
         try:
@@ -176,7 +210,7 @@ def _parse_sender(raw: Any, used: set[Channel]) -> Sender:
         raise InvalidInput(
             "sender.phone", "a template with SMS steps needs sender.phone or sender.messaging_service_sid"
         )
-    return Sender(name=name, email=email, phone=phone, messaging_service_sid=service)
+    return Sender(name=name, company=company, title=title, email=email, phone=phone, messaging_service_sid=service)
 
 
 def _parse_allowlist(raw: Any) -> tuple[str, ...]:

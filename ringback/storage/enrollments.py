@@ -11,6 +11,7 @@ from ringback.engine.events import TimelineEntry
 from ringback.engine.locale import LanguageChoice, TimezoneChoice
 from ringback.engine.model import TERMINAL_ENROLLMENT, Channel, EnrollmentStatus, StepContent, StepStatus
 from ringback.engine.template import TemplateDef, template_from_json
+from ringback.engine.time_wish import TimeWish, latest_time_wish
 from ringback.ids import new_id
 from ringback.storage.contacts import ContactProfile, profile
 from ringback.storage.models import Enrollment, Event, Sequence, Step, Template
@@ -79,6 +80,7 @@ def create(
         timezone=zone.zone,
         timezone_candidates=list(zone.candidates or (zone.zone,)),
         timezone_source=zone.source,
+        time_wish=wish.to_json() if (wish := latest_time_wish(contact.notes)) else None,
         metadata=metadata or {},
         created_at=now,
         updated_at=now,
@@ -142,6 +144,7 @@ def load_state(enrollment_id: str) -> EnrollmentState:
         generation_attempts=row.generation_attempts,
         admins_notified=row.admins_notified_at is not None,
         status_reason=row.status_reason,
+        time_wish=TimeWish.from_json(row.time_wish) if row.time_wish else None,
     )
 
 
@@ -365,6 +368,7 @@ def enrollment_view(workspace_id: str, enrollment_id: str, public_url: str = "")
         "language_source": row.language_source,
         "timezone": row.timezone,
         "timezone_source": row.timezone_source,
+        "time_preference": row.time_wish,
         "model": row.sequence.model,
         "metadata": row.metadata,
         "created_at": iso(row.created_at),

@@ -172,6 +172,7 @@ class Enrollment(BaseModel):
     timezone = CharField(max_length=64)
     timezone_candidates = JSONField()
     timezone_source = CharField(max_length=20)
+    time_wish = JSONField(null=True)  # preferred hours for calls and texts, read from the notes (0002)
     anchor_at = UTCDateTimeField(null=True)
     next_wake_at = UTCDateTimeField(null=True, index=True)
     generation_attempts = IntegerField(default=0)

@@ -2,7 +2,8 @@
 
 It answers `POST /v2/chat` with the shape the SDK parses (`id`, `finish_reason`, `message.content[].text`,
 `usage`), records every request (headers and JSON body), and can be scripted per call: a valid answer built
-from the request, raw text, an HTTP error with a Cohere-like body, or a hang past the client's timeout.
+from the request, an answer composed by a stand-in model, raw text, an HTTP error with a Cohere-like
+body, or a hang past the client's timeout.
 
     with FakeCohere() as fake:
         fake.script(error(500), valid())          # first call fails, second succeeds
@@ -16,6 +17,7 @@ import re
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -40,6 +42,7 @@ class Behaviour:
     hang_seconds: float = 0.0
     headers: tuple[tuple[str, str], ...] = ()
     finish_reason: str = "COMPLETE"
+    compose: Callable[[dict[str, Any]], str] | None = None  # builds the model's text from the request body
 
 
 def valid() -> Behaviour:
@@ -49,6 +52,11 @@ def valid() -> Behaviour:
 def text(raw: str, finish_reason: str = "COMPLETE") -> Behaviour:
     """Answer 200 with `raw` as the model's text (invalid JSON, wrong shape, ...)."""
     return Behaviour(text=raw, finish_reason=finish_reason)
+
+
+def composed(answer: Callable[[dict[str, Any]], str]) -> Behaviour:
+    """Answer 200 with the text `answer` builds from the request body: a stand-in model that reads the prompt."""
+    return Behaviour(compose=answer)
 
 
 def error(status: int, retry_after: str | None = None) -> Behaviour:
@@ -162,7 +170,12 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 message = _ERROR_MESSAGES.get(behaviour.status, "error")
                 self._send(behaviour.status, {"id": str(uuid.uuid4()), "message": message}, behaviour.headers)
                 return
-            answer = behaviour.text if behaviour.text is not None else json.dumps(_valid_steps(body))
+            if behaviour.compose is not None:
+                answer = behaviour.compose(body)
+            elif behaviour.text is not None:
+                answer = behaviour.text
+            else:
+                answer = json.dumps(_valid_steps(body))
             self._send(200, _chat_response(answer, behaviour.finish_reason))
 
         def _send(self, status: int, payload: dict[str, Any], headers: tuple[tuple[str, str], ...] = ()) -> None:

@@ -56,6 +56,6 @@ def test_a_failing_llm_falls_back_to_the_offline_writer_and_the_lead_is_still_ca
     body = client.simulate_post("/api/v1/sequences/start", json=seed_lead(template_id), headers=headers).json
     view = final_view(client, headers, body["enrollment_id"])
 
-    assert view["model"] == "offline-v1"
+    assert view["model"] == "offline-v2"
     assert "Maria" in view["steps"][0]["script"]
     assert len(cohere.requests) >= 1

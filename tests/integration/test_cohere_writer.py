@@ -54,7 +54,7 @@ def make_request(**changes) -> GenerationRequest:
         first_name="Maria",
         notes="Speaks Spanish. Located in Madrid. Asking about pricing.",
         sender_name="Ana",
-        company="Acme",
+        sender_company="Acme",
     )
     return GenerationRequest(**{**base, **changes})
 
@@ -155,10 +155,10 @@ def test_fallback_writes_offline_when_cohere_fails(fake, writer, caplog):
     with caplog.at_level(logging.WARNING):
         written = fallback.write(make_request())
 
-    assert written.model == "offline-v1"
+    assert written.model == "offline-v2"
     assert written.steps[2].body.startswith("Hola, Maria:")
     assert [type(failure) for failure in failures] == [WriterError]
-    assert "using offline-v1" in caplog.text
+    assert "using offline-v2" in caplog.text
     assert API_KEY not in caplog.text
 
 
@@ -175,7 +175,7 @@ def test_fallback_catches_any_exception():
             raise RuntimeError("boom")
 
     written = FallbackWriter(Broken(), OfflineWriter()).write(make_request())
-    assert written.model == "offline-v1"
+    assert written.model == "offline-v2"
 
 
 def test_factory_without_a_key_is_offline():
@@ -192,7 +192,7 @@ def test_factory_with_a_key_uses_cohere_and_falls_back(fake):
     assert isinstance(writer, FallbackWriter)
     assert writer.write(make_request()).model == f"cohere:{MODEL}"
     fake.set_default(error(401))
-    assert writer.write(make_request()).model == "offline-v1"
+    assert writer.write(make_request()).model == "offline-v2"
 
 
 def test_factory_wraps_simulated_latency():
@@ -205,4 +205,4 @@ def test_factory_wraps_simulated_latency():
         simulated_latency_seconds=0.25,
     )
     assert isinstance(writer, SimulatedLatencyWriter)
-    assert writer.name == "offline-v1"
+    assert writer.name == "offline-v2"

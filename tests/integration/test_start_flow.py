@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from tests.conftest import seed_lead, wait_for
 
 
@@ -257,3 +260,35 @@ def test_metadata_is_stored_and_returned(api):
     assert enrollment(api, body["enrollment_id"])["metadata"] == {"crm_lead_id": "84211", "campaign": "spring"}
     too_many = seed_lead(api.template_id, idempotency_key="x", metadata={f"k{i}": "v" for i in range(21)})
     assert api.post("/api/v1/sequences/start", too_many).json["error"]["details"]["field"] == "metadata"
+
+
+def test_a_morning_wish_holds_a_noon_call_until_the_next_morning_in_madrid_and_the_view_says_why(api, clock):
+    lead = seed_lead(api.template_id)  # the clock says 12:00 in Madrid
+    lead["contact"] = {**lead["contact"], "notes": lead["contact"]["notes"] + " Mejor por la mañana, por favor."}
+    body = api.post("/api/v1/sequences/start", lead).json
+    view = wait_for(lambda: (v := enrollment(api, body["enrollment_id"]))["steps"][0]["scheduled_for"] and v)
+
+    assert view["time_preference"] == {
+        "part": "morning", "start": "08:00", "end": "12:00", "cue": "por la manana", "source": "notes"
+    }
+    call = view["steps"][0]
+    assert call["state"] == "scheduled" and "por la manana" in call["note"]
+    local = datetime.fromisoformat(call["scheduled_for"]).astimezone(ZoneInfo("Europe/Madrid"))
+    assert (local.day, local.hour, local.minute) == (7, 8, 0)
+    clock.advance(datetime.fromisoformat(call["scheduled_for"]) - clock.now())
+    wait_for(lambda: step_state(api, body["enrollment_id"], 0) == "sent")
+
+
+def test_an_email_only_lead_on_a_call_first_template_hears_of_no_call(api):
+    """Issue 12: the email after a skipped call said "I just tried to reach you by phone"."""
+    lead = seed_lead(api.template_id)
+    notes = "Hola, quiero saber cuánto cuesta."
+    lead["contact"] = {"first_name": "Maria", "emails": ["maria@example.com"], "notes": notes}
+    body = api.post("/api/v1/sequences/start", lead).json
+    view = wait_for(lambda: (v := enrollment(api, body["enrollment_id"]))["steps"][1]["state"] == "sent" and v)
+
+    assert view["steps"][0]["state"] == "skipped"
+    assert view["time_preference"] is None
+    email = view["steps"][1]["body"]
+    assert "teléfono" not in email and "Gracias por ponerse en contacto" in email
+    assert "Dana Whitfield" in email and "Ringback" in email

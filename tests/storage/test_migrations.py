@@ -80,3 +80,12 @@ def test_columns_are_as_wide_as_the_models_after_migrating_the_first_schema(fres
         if getattr(field, "max_length", None)
     }
     assert {key: actual.get(key) for key in expected} == expected
+
+
+def test_0003_adds_time_wish_to_a_database_made_before_it(database):
+    database.execute_sql("ALTER TABLE enrollment DROP COLUMN time_wish")
+    SchemaVersion.delete().where(SchemaVersion.version == 3).execute()
+
+    migrate(database)
+
+    assert "time_wish" in {column.name for column in database.get_columns("enrollment")}

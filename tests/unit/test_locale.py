@@ -346,3 +346,19 @@ def test_canonical_timezone(name, canonical):
 def test_every_zone_in_the_tables_exists():
     zones = {zone for zones in locale._PLACES.values() for zone in zones} | set(locale._REGION_MAIN_ZONE.values())
     assert {zone for zone in zones if canonical_timezone(zone) != zone} == set()
+
+
+@pytest.mark.parametrize(
+    ("notes", "phone", "code"),
+    [
+        ("Hola, somos una clínica con 3 sedes en Sevilla. Queremos saber cuánto cuesta.", "+12125550163", "es"),
+        ("Gibt es eine kostenlose Testphase? Am besten vormittags.", "+14155550199", "de"),
+        ("Vocês integram com o Salesforce? Temos 60 usuários.", "+14155550199", "pt"),
+        ("Avete una prova gratuita? Siamo un team di 9 venditori.", "+14155550199", "it"),
+        ("Est-ce que vous proposez un essai gratuit ? Nous sommes 6.", "+14155550199", "fr"),
+        ("How much does it cost for a team of 12? Best after 5pm.", "+34911234567", "en"),
+    ],
+)
+def test_short_notes_in_their_own_language_beat_the_phones_country(notes, phone, code):
+    """Issue 12: Spanish notes with a +1 number were written to in English."""
+    assert resolve_language(None, notes, [phone], "en") == LanguageChoice(code, "notes_text")

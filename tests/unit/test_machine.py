@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -13,6 +13,7 @@ from ringback.engine.calling_window import CallingWindow
 from ringback.engine.enrollment import EnrollmentState, StepState
 from ringback.engine.machine import Policy, is_busy, is_finished, next_due, transition
 from ringback.engine.model import TERMINAL_STEP, Channel, EnrollmentStatus, StepContent, StepStatus
+from ringback.engine.time_wish import extract_time_wish
 
 NOON = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
 S = EnrollmentStatus
@@ -182,6 +183,39 @@ def test_calls_wait_for_the_calling_window_in_the_recipients_time_zone():
     assert effects[-1] == ev.WakeAt(eight_local)
     state, effects = run(state, ev.Wake(), now=eight_local)
     assert ev.Dispatch(0, 1) in effects
+
+
+def test_a_morning_wish_moves_an_evening_call_to_the_next_morning():
+    """Issue 12: "plutôt le matin" was called at 20:19 Paris time."""
+    at_2019_in_paris = datetime(2026, 5, 6, 18, 19, tzinfo=UTC)
+    wish = extract_time_wish("Rappelez-moi plutôt le matin.")
+    state = new_state(channels=(Channel.VOICE, Channel.EMAIL), zones=("Europe/Paris",)).evolve(time_wish=wish)
+    state, effects = run(state, ev.Started(), ev.ContentReady({0: content(0)}, "m"), now=at_2019_in_paris)
+    eight_in_paris_next_day = datetime(2026, 5, 7, 6, 0, tzinfo=UTC)
+    assert state.steps[0].scheduled_for == eight_in_paris_next_day
+    assert "plutot le matin" in state.steps[0].note
+    assert effects[-1] == ev.WakeAt(eight_in_paris_next_day)
+    _, effects = run(state, ev.Wake(), now=eight_in_paris_next_day)
+    assert ev.Dispatch(0, 1) in effects
+
+
+def test_a_wish_inside_the_window_lets_a_call_go_at_once_and_email_ignores_it():
+    at_1000_in_paris = datetime(2026, 5, 6, 8, 0, tzinfo=UTC)
+    wish = extract_time_wish("in the morning")
+    state = new_state(channels=(Channel.VOICE,), zones=("Europe/Paris",)).evolve(time_wish=wish)
+    _, effects = run(state, ev.Started(), ev.ContentReady({0: content(0)}, "m"), now=at_1000_in_paris)
+    assert ev.Dispatch(0, 1) in effects
+    evening = datetime(2026, 5, 6, 19, 0, tzinfo=UTC)
+    mail = new_state(zones=("Europe/Paris",)).evolve(time_wish=wish)
+    _, effects = run(mail, ev.Started(), ev.ContentReady({0: content(0)}, "m"), now=evening)
+    assert ev.Dispatch(0, 1) in effects
+
+
+def test_a_wish_outside_the_calling_window_never_allows_a_call_at_night():
+    wish = extract_time_wish("call before 6am")
+    window = CallingWindow.parse("08:00", "21:00")
+    assert window.narrowed(wish.start, wish.end) == window
+    assert window.narrowed(time(17), time.max) == CallingWindow.parse("17:00", "21:00")
 
 
 def test_email_is_not_held_by_the_calling_window():

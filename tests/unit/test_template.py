@@ -140,3 +140,48 @@ def test_each_bad_field_is_named(changes, field):
 
 def test_a_body_that_is_not_an_object_is_refused():
     assert _field_of([BASE]) == "body"
+
+
+def test_sender_company_title_and_writer_facts_parse_and_round_trip():
+    template = parse_template(
+        _body(
+            sender={
+                "name": "Dana Whitfield",
+                "company": "Ringback",
+                "title": "Account Executive",
+                "email": "dana@example.com",
+                "phone": "+14155550100",
+            },
+            value_proposition="Call every web lead back within a minute",
+            call_to_action="Book a 15-minute call",
+            facts=["Two-way sync with HubSpot", "SSO on the Enterprise plan"],
+            sms_max_segments=3,
+        )
+    )
+
+    assert (template.sender.company, template.sender.title) == ("Ringback", "Account Executive")
+    assert template.facts == ("Two-way sync with HubSpot", "SSO on the Enterprise plan")
+    assert template.sms_max_segments == 3
+    assert template_from_json(template.to_json()) == template
+    assert parse_template(_body()).sms_max_segments == 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"facts": "not a list"}, "facts"),
+        ({"facts": ["ok"] * 11}, "facts"),
+        ({"facts": ["x" * 301]}, "facts[0]"),
+        ({"facts": [3]}, "facts[0]"),
+        ({"value_proposition": "x" * 501}, "value_proposition"),
+        ({"call_to_action": 5}, "call_to_action"),
+        ({"sms_max_segments": 0}, "sms_max_segments"),
+        ({"sms_max_segments": True}, "sms_max_segments"),
+        (
+            {"sender": {"name": "A", "email": "a@example.com", "phone": "+14155550100", "company": "x" * 101}},
+            "sender.company",
+        ),
+    ],
+)
+def test_bad_writer_fields_name_the_field(changes, field):
+    assert _field_of(_body(**changes)) == field

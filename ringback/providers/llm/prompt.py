@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from ringback.engine.content_guard import MAX_BODY_CHARS, MAX_SUBJECT_CHARS
+from ringback.engine.lead_ask import extract_ask
 from ringback.engine.model import Channel, GenerationRequest, StepContent, StepPlan
 
 _MAX_NOTES_CHARS = 4_000  # notes accumulate per contact; the prompt only needs the recent part
@@ -57,13 +58,19 @@ _CHANNEL_RULES = {
 }
 
 _SYSTEM = """\
-You write short, personal sales outreach for {sender}. You are given a template (goal and tone), the steps \
-of an outreach sequence, and facts about one lead.
+You write short, personal sales outreach as {sender}. Introduce the sender as a person of their own \
+company; the lead's company is the lead's, never the sender's. You are given a template (goal, tone and \
+product facts), the steps of an outreach sequence as they will run, and data about one lead.
 
 Rules:
 - Write EVERYTHING (subjects and bodies) in {language}, whatever language the notes or the goal are in.
 - Plain text only: no HTML, no Markdown, no placeholders such as [Company] or {{name}}.
-- Use only facts given here. Do not invent prices, dates, phone numbers, e-mail addresses or promises.
+- State about the product only the template's value proposition and facts. Do not invent prices, dates, \
+phone numbers, e-mail addresses or promises.
+- Steps marked "will not run" do not happen: never say that a call was made or that a message will follow \
+unless a step that really runs does that. No two steps end with the same closing line.
+- The first step answers the lead's main ask (see <lead_ask>) when there is one.
+- A voice script may reach a person or a voicemail: do not ask "do you have 15 minutes?", invite a call back.
 - Links: {links}
 - Each step is read on its own; later steps are follow-ups and must not repeat the first message word \
 for word.
@@ -152,8 +159,10 @@ def _system_message(request: GenerationRequest) -> str:
     else:
         links = "do not include any link or URL."
     sender = request.sender_name or "the sender"
-    if request.company:
-        sender = f"{sender} at {request.company}"
+    if request.sender_title:
+        sender = f"{sender}, {request.sender_title}"
+    if request.sender_company:
+        sender = f"{sender} at {request.sender_company}"
     return _SYSTEM.format(sender=sender, language=_language_name(request.language), links=links)
 
 
@@ -163,20 +172,28 @@ def _user_message(request: GenerationRequest) -> str:
         f"Template: {request.template_name}",
         f"Goal: {request.goal}",
         f"Tone: {request.tone}",
-        f"Sender: {request.sender_name or '(none given)'}" + (f", {request.company}" if request.company else ""),
+        f"Value proposition: {request.value_proposition or '(none given)'}",
+        f"Call to action: {request.call_to_action or '(follow the goal)'}",
+        "Product facts you may state:",
+        *(f"- {fact}" for fact in request.facts or ("(none: state no product facts)",)),
+        _sender_line(request),
         f"Language to write in: {_language_name(request.language)} ({request.language})",
         f"Lead's time zone: {request.timezone}",
         "",
-        "The whole sequence, for context:",
-        *(_describe_plan(plan, request.steps) for plan in request.steps),
+        "The whole sequence as it will run, for context:",
+        *(_describe_plan(plan, request) for plan in sorted(request.steps, key=lambda p: p.index)),
         "",
         "Write these steps now (one JSON item each):",
-        *(f"- step {plan.index} ({plan.channel.value}): {_CHANNEL_RULES[plan.channel]}" for plan in wanted),
+        *(f"- step {plan.index} ({plan.channel.value}): {_channel_rule(plan, request)}" for plan in wanted),
         "",
         "<lead>",
         f"first_name: {_data(request.first_name)}",
         f"last_name: {_data(request.last_name)}",
+        f"company: {_data(request.lead_company)}",
         "</lead>",
+        "<lead_ask>",
+        json.dumps(extract_ask(request.notes).to_json(), ensure_ascii=False),
+        "</lead_ask>",
         "<lead_notes>",
         _escape(request.notes.strip()[-_MAX_NOTES_CHARS:]) or "(no notes)",
         "</lead_notes>",
@@ -186,11 +203,28 @@ def _user_message(request: GenerationRequest) -> str:
     return "\n".join(lines)
 
 
-def _describe_plan(plan: StepPlan, steps: tuple[StepPlan, ...]) -> str:
-    first = plan.index == min(step.index for step in steps)
+def _sender_line(request: GenerationRequest) -> str:
+    parts = [request.sender_name or "(none given)", request.sender_title, request.sender_company]
+    return "Sender: " + ", ".join(part for part in parts if part)
+
+
+def _channel_rule(plan: StepPlan, request: GenerationRequest) -> str:
+    rule = _CHANNEL_RULES[plan.channel]
+    if plan.channel is Channel.SMS:
+        rule += f"; it must fit {request.sms_max_segments} SMS segments (an opt-out line is added by the system)"
+    return rule
+
+
+def _describe_plan(plan: StepPlan, request: GenerationRequest) -> str:
+    if plan.index in request.skipped:
+        return f"- step {plan.index}: {plan.channel.value}, will not run ({request.skipped[plan.index]})"
+    runs = request.runs
+    first = plan == runs[0]
     when = "sent right away" if first and plan.delay_seconds == 0 else f"sent {_delay(plan.delay_seconds)}"
     role = "first contact" if first else "follow-up"
-    return f"- step {plan.index}: {plan.channel.value}, {role}, {when}"
+    before = [step.channel.value for step in runs[: runs.index(plan)]]
+    after = ", ".join(before) if before else "nothing"
+    return f"- step {plan.index}: {plan.channel.value}, {role}, {when}; before it the lead got: {after}"
 
 
 def _delay(seconds: int) -> str:
