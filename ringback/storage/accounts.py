@@ -35,6 +35,7 @@ class WorkspaceInfo:
     default_language: str
     default_timezone: str
     default_region: str | None
+    default_sender: dict[str, str] | None
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def _info(row: Workspace) -> WorkspaceInfo:
         default_language=row.default_language,
         default_timezone=row.default_timezone,
         default_region=row.default_region,
+        default_sender=row.default_sender,
     )
 
 
@@ -136,6 +138,7 @@ def update_workspace(workspace_id: str, **fields: object) -> None:
         "default_language",
         "default_timezone",
         "default_region",
+        "default_sender",
         "name",
     }
     bad = set(fields) - allowed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ringback.storage.db import is_sqlite, open_database, ping
-from ringback.storage.migrations import migrate
+from ringback.storage.migrations import SchemaTooNew, migrate
 from ringback.storage.models import ALL_MODELS, SchemaVersion
 
 PRAGMAS = ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
@@ -49,3 +49,22 @@ def test_sqlite_runs_with_wal_normal_sync_busy_timeout_and_foreign_keys(tmp_path
 def test_an_unknown_url_scheme_is_refused():
     with pytest.raises(ValueError, match="mysql"):
         open_database("mysql://localhost/ringback")
+
+
+def test_a_database_from_before_0002_gains_the_default_sender_column(fresh_database):
+    migrate(fresh_database)
+    fresh_database.execute_sql("ALTER TABLE workspace DROP COLUMN default_sender")
+    SchemaVersion.delete().where(SchemaVersion.version == 2).execute()
+
+    assert migrate(fresh_database) >= 2
+
+    assert "default_sender" in {column.name for column in fresh_database.get_columns("workspace")}
+
+
+def test_a_database_migrated_by_a_newer_version_is_refused_and_left_alone(database):
+    SchemaVersion.create(version=9999)
+
+    with pytest.raises(SchemaTooNew, match="schema version 9999.*downgrades are refused"):
+        migrate(database)
+
+    assert max(row.version for row in SchemaVersion.select()) == 9999

@@ -12,6 +12,10 @@ from ringback.storage.models import SchemaVersion
 log = logging.getLogger(__name__)
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer ringback: running older code on it could corrupt it."""
+
+
 def _available() -> list[tuple[int, str]]:
     found = []
     for info in pkgutil.iter_modules(__path__):
@@ -25,6 +29,12 @@ def migrate(db) -> int:
     db.create_tables([SchemaVersion], safe=True)
     applied = {row.version for row in SchemaVersion.select()}
     current = max(applied, default=0)
+    known = max((number for number, _ in _available()), default=0)
+    if current > known:
+        raise SchemaTooNew(
+            f"the database is at schema version {current} but this ringback knows only up to {known}: "
+            "downgrades are refused. Run the newer version, or restore the backup taken before the upgrade."
+        )
     for number, module_name in _available():
         if number in applied:
             continue
