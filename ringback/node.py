@@ -219,6 +219,10 @@ class Node:
             split_first_step=self.settings.fast_path_split_first_step,
         )
 
+    def workspace_changed(self, workspace_id: str) -> None:
+        """Settings changed through the API: the next policy lookup reads them again."""
+        self._policy.cache_clear()
+
     def _workspace(self, workspace_id: str) -> accounts.WorkspaceInfo:
         info = accounts.get_workspace(workspace_id)
         if info is None:

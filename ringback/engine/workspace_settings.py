@@ -78,7 +78,9 @@ def _default_region(value: Any) -> dict[str, Any]:
 
 def _calling_window(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or not {"start", "end"} <= set(value) or set(value) - set(_WINDOW_FIELDS):
-        raise InvalidInput("calling_window", 'calling_window must be {"start": "08:00", "end": "21:00"} (optional "days")')
+        raise InvalidInput(
+            "calling_window", 'calling_window must be {"start": "08:00", "end": "21:00"} (optional "days")'
+        )
     window = {"start": value["start"], "end": value["end"], "days": value.get("days", "mon-sun")}
     if not all(isinstance(v, str) for v in window.values()):
         raise InvalidInput("calling_window", "calling_window start, end and days must be strings")
@@ -109,3 +111,10 @@ _PARSERS = {
     "default_sender": _default_sender,
 }
 SETTINGS = tuple(_PARSERS)
+
+
+def with_default_sender(template_body: Any, default_sender: dict[str, str] | None) -> Any:
+    """A template body without a sender speaks as the workspace's default sender, when it has one."""
+    if isinstance(template_body, dict) and "sender" not in template_body and default_sender:
+        return {**template_body, "sender": default_sender}
+    return template_body

@@ -37,6 +37,21 @@ class WorkspaceInfo:
     default_region: str | None
     default_sender: dict[str, str] | None
 
+    def settings_view(self) -> dict:
+        """The workspace as `GET /api/v1/workspace` and `ringback workspaces update --json` show it."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "plan": self.plan,
+            "features": sorted(self.features),
+            "admin_emails": list(self.admin_emails),
+            "default_language": self.default_language,
+            "default_timezone": self.default_timezone,
+            "default_region": self.default_region,
+            "calling_window": {"start": self.window_start, "end": self.window_end, "days": self.window_days},
+            "default_sender": self.default_sender,
+        }
+
 
 @dataclass(frozen=True)
 class KeyRecord:

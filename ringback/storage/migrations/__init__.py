@@ -24,12 +24,24 @@ def _available() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def latest_known() -> int:
+    """The newest schema version this ringback can run on."""
+    return max((number for number, _ in _available()), default=0)
+
+
+def schema_version(db) -> int:
+    """The version a database is at, without changing it (0 for an empty database)."""
+    if not db.table_exists(SchemaVersion._meta.table_name):
+        return 0
+    return max((row.version for row in SchemaVersion.select()), default=0)
+
+
 def migrate(db) -> int:
     """Apply every pending migration; return the schema version now in force."""
     db.create_tables([SchemaVersion], safe=True)
     applied = {row.version for row in SchemaVersion.select()}
     current = max(applied, default=0)
-    known = max((number for number, _ in _available()), default=0)
+    known = latest_known()
     if current > known:
         raise SchemaTooNew(
             f"the database is at schema version {current} but this ringback knows only up to {known}: "
