@@ -309,9 +309,13 @@ def test_workspace_settings_show_change_and_refuse(checked):
     shown = checked.get("/api/v1/workspace")
     changed = checked.patch(
         "/api/v1/workspace",
-        {"admin_emails": ["ops@example.com"], "default_region": "FR", "calling_window": {"start": "09:00", "end": "19:00"},
-         "default_sender": {"name": "Acme", "email": "hello@example.com"}},
-    )  # fmt: skip
+        {
+            "admin_emails": ["ops@example.com"],
+            "default_region": "FR",
+            "calling_window": {"start": "09:00", "end": "19:00"},
+            "default_sender": {"name": "Acme", "email": "hello@example.com"},
+        },
+    )
 
     assert shown.status_code == 200 and changed.status_code == 200
     assert changed.json["calling_window"] == {"start": "09:00", "end": "19:00", "days": "mon-sun"}

@@ -64,7 +64,7 @@ def test_a_database_from_before_0002_gains_the_default_sender_column(fresh_datab
 def test_a_database_migrated_by_a_newer_version_is_refused_and_left_alone(database):
     SchemaVersion.create(version=9999)
 
-    with pytest.raises(SchemaTooNew, match="schema version 9999.*downgrades are refused"):
+    with pytest.raises(SchemaTooNew, match=r"schema version 9999.*downgrades are refused"):
         migrate(database)
 
     assert max(row.version for row in SchemaVersion.select()) == 9999
