@@ -214,7 +214,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     except backup.BackupError as error:
         raise SystemExit(f"ringback restore: {error}") from None
     print(f"restored {done.source} into {done.target}: schema version {done.schema_version}, "
-          f"{done.enrollments} enrollments; start the server to apply pending migrations")
+          f"{done.enrollments} enrollments; migrations it lacks run when the server starts")
     return 0
 
 
