@@ -42,7 +42,7 @@ dist: $(TEST_STAMP)
 
 # A wheel and an sdist in dist/, with every package data file.
 wheel: $(TEST_STAMP)
-	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m build --no-isolation --outdir dist .
 
 clean:
 	rm -rf $(VENV) var build dist *.egg-info .pytest_cache .ruff_cache

@@ -40,12 +40,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _local_url(settings: Settings) -> str:
-    """Where this machine reaches the server: the public URL, or the bind address (any-address → loopback)."""
-    if settings.public_url:
-        return settings.resolved_public_url
+def _bound_url(settings: Settings) -> str:
+    """Where this machine reaches the server directly: the bind address, an any-address as loopback."""
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host  # noqa: S104 - compared, not bound
     return f"http://{host}:{settings.port}"
+
+
+def _local_url(settings: Settings) -> str:
+    """The base URL to show in a ready-to-paste curl: the public URL when set, else the bind address."""
+    return settings.resolved_public_url if settings.public_url else _bound_url(settings)
 
 
 def _open(settings: Settings) -> None:
@@ -223,7 +226,7 @@ def cmd_health(args: argparse.Namespace) -> int:
     import urllib.error
     import urllib.request
 
-    url = (args.url or _local_url(_settings(args))).rstrip("/") + "/healthz"
+    url = (args.url or _bound_url(_settings(args))).rstrip("/") + "/healthz"
     try:
         with urllib.request.urlopen(url, timeout=args.timeout) as response:  # noqa: S310 - an http(s) URL we build
             healthy = response.status == 200
@@ -354,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
         "restore", cmd_restore, "Restore a backup FILE into an empty data directory (the server must be stopped)."
     ).add_argument("file", help="a file written by `ringback backup`")
     p = command("health", cmd_health, "Exit 0 when the server answers GET /healthz (for container health checks).")
-    p.add_argument("--url", help="base URL of the server; default the configured public URL or host and port")
+    p.add_argument("--url", help="base URL of the server; default the configured host and port")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the answer")
     return parser
 

@@ -1,7 +1,8 @@
 """`make dist`'s single file, dist/ringback, runs the product on its own: no checkout, no venv.
 
-Built once for the module (about a minute and a half on two cores), then: `init --json`, `serve`, `/healthz`,
-one sandbox start to a sent first step, SIGTERM → exit 0. Deselect locally with `-m "not dist"`.
+Built once for the module (about 80 s on two cores), then: `init --json`, `serve`, `/healthz` (and `health`, the
+container's check), one sandbox start to a sent first step, SIGTERM → exit 0, and `doctor` on PostgreSQL (the
+driver is inside). Deselect locally with `-m "not dist"`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import seed_lead
+from tests.conftest import POSTGRES_URL, seed_lead
 from tests.e2e.conftest import HOST, ROOT, ServerHandle, _wait_ready, free_port, server_env
 
-pytestmark = [pytest.mark.dist, pytest.mark.e2e]
+pytestmark = [pytest.mark.dist, pytest.mark.e2e, pytest.mark.postgres]
 BUILD_TIMEOUT = 900
 SPEC = ROOT / "packaging" / "ringback.spec"
 
@@ -64,6 +65,7 @@ def test_the_binary_initialises_serves_sends_a_first_step_and_stops_cleanly(bina
     try:
         _wait_ready(server)
         assert server.request("GET", "/healthz") == (200, {"status": "ok"})
+        assert "/healthz: ok" in ringback("health")  # the container's HEALTHCHECK
 
         status, body = server.request("POST", "/api/v1/sequences/start", seed_lead(created["template_id"]),
                                       created["api_key"])  # fmt: skip
@@ -80,5 +82,9 @@ def test_the_binary_initialises_serves_sends_a_first_step_and_stops_cleanly(bina
     finally:
         code = server.stop()
     assert code == 0, server.output()
+    health = subprocess.run([str(binary), "health"], cwd=workdir, env=env, capture_output=True, timeout=60)
+    assert health.returncode == 1
+    # The PostgreSQL driver travels inside the binary too.
+    assert "ok    database postgresql://" in ringback("doctor", "--database-url", POSTGRES_URL)
     assert (tmp_path / "data" / "ringback.db").exists() and not (workdir / "var").exists()
     assert os.listdir(workdir) == []
