@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import POSTGRES_URL, seed_lead
 from tests.e2e.conftest import HOST, ROOT, ServerHandle, _wait_ready, free_port, server_env
+from tests.storage.conftest import _reset_postgres
 
 pytestmark = [pytest.mark.dist, pytest.mark.e2e, pytest.mark.postgres]
 BUILD_TIMEOUT = 900
@@ -84,7 +85,9 @@ def test_the_binary_initialises_serves_sends_a_first_step_and_stops_cleanly(bina
     assert code == 0, server.output()
     health = subprocess.run([str(binary), "health"], cwd=workdir, env=env, capture_output=True, timeout=60)
     assert health.returncode == 1
-    # The PostgreSQL driver travels inside the binary too.
+    # The PostgreSQL driver travels inside the binary too: migrate an empty database, then check it.
+    _reset_postgres(POSTGRES_URL)
+    assert json.loads(ringback("init", "--json", "--database-url", POSTGRES_URL))["workspace_id"].startswith("ws_")
     assert "ok    database postgresql://" in ringback("doctor", "--database-url", POSTGRES_URL)
     assert (tmp_path / "data" / "ringback.db").exists() and not (workdir / "var").exists()
     assert os.listdir(workdir) == []
