@@ -38,6 +38,7 @@ DEMO_TEMPLATE = {
 @dataclass(frozen=True)
 class Bootstrap:
     workspace_id: str
+    workspace_name: str
     api_key: str
     template_id: str
 
@@ -48,7 +49,7 @@ def bootstrap(now: datetime, name: str = "Demo workspace", admin_emails: tuple[s
         workspace = accounts.create_workspace(name, now, plan="standard", admin_emails=admin_emails)
         _, key = accounts.create_key(workspace.id, now, live=False, name="demo")
         template_id = templates.create_template(workspace.id, parse_template(DEMO_TEMPLATE), now)
-    return Bootstrap(workspace.id, key, template_id)
+    return Bootstrap(workspace.id, workspace.name, key, template_id)
 
 
 def seed_lead(template_id: str) -> dict:
@@ -70,7 +71,8 @@ def banner(result: Bootstrap, base_url: str) -> str:
     body = seed_lead(result.template_id)
     return "\n".join(
         [
-            "ringback demo workspace created (shown once; the key is stored only as a hash)",
+            f"workspace {result.workspace_name!r} created with a test key and the demo template "
+            "(the key is shown once; only its hash is stored)",
             f"  workspace_id: {result.workspace_id}",
             f"  api_key:      {result.api_key}",
             f"  template_id:  {result.template_id}",

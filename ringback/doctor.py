@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 from ringback.config import Settings
 from ringback.engine.model import Channel
 from ringback.node import build_providers
 from ringback.providers.channels.base import SendError
 from ringback.storage import accounts
-from ringback.storage.db import open_database, ping
-from ringback.storage.migrations import migrate
+from ringback.storage.db import open_database, ping, sqlite_path
+from ringback.storage.migrations import latest_known, schema_version
+from ringback.storage.models import database_proxy
 
 
 def _check(label: str, action: Callable[[], str]) -> bool:
@@ -24,10 +26,22 @@ def _check(label: str, action: Callable[[], str]) -> bool:
 
 
 def _database(settings: Settings) -> str:
-    db = open_database(settings.resolved_database_url)
+    """Reach the database and read its schema version; never create or migrate it (doctor only looks)."""
+    url = settings.resolved_database_url
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise RuntimeError(
+            f"no database at {path}: pass --data-dir (or --database-url) of your installation, "
+            "or create one with `ringback init`"
+        )
+    db = open_database(url)
     if not ping(db):
         raise RuntimeError("cannot reach the database")
-    return f"schema version {migrate(db)}"
+    version, known = schema_version(db), latest_known()
+    if version > known:
+        raise RuntimeError(f"schema version {version} is newer than this ringback ({known}): run the newer version")
+    pending = f"; {known - version} migration(s) pending, applied at the next start" if version < known else ""
+    return f"schema version {version}{pending}"
 
 
 def _smtp(settings: Settings) -> str:
@@ -57,9 +71,17 @@ def _cohere(settings: Settings) -> str:
     return f"key valid; model {settings.cohere_model}"
 
 
+def _redacted(url: str) -> str:
+    """The URL without its password, fit to print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+
+
 def run_checks(settings: Settings) -> int:
     print("ringback doctor")
-    ok = _check("database", lambda: _database(settings))
+    ok = _check(f"database {_redacted(settings.resolved_database_url)}", lambda: _database(settings))
     if settings.smtp_host:
         ok &= _check("smtp", lambda: _smtp(settings))
     else:
@@ -75,7 +97,7 @@ def run_checks(settings: Settings) -> int:
         ok &= _check("cohere", lambda: _cohere(settings))
     else:
         print("  warn  llm: RINGBACK_COHERE_API_KEY not set: the offline writer composes every message")
-    if ok:
+    if ok and schema_version(database_proxy.obj) == latest_known():  # an older schema lacks today's columns
         for ws in accounts.list_workspaces():
             if not ws.admin_emails:
                 print(f"  warn  workspace {ws.id} ({ws.name}) has no admin email: review requests only reach the log")

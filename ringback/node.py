@@ -30,6 +30,8 @@ from ringback.actors.supervisor import Supervisor
 from ringback.clock import Clock, SystemClock
 from ringback.config import Settings
 from ringback.engine.calling_window import CallingWindow
+from ringback.engine.enrollment import EnrollmentState
+from ringback.engine.events import TimelineEntry
 from ringback.engine.machine import Policy
 from ringback.engine.model import Channel
 from ringback.http import routes
@@ -37,6 +39,7 @@ from ringback.http.app import HttpServer, create_app
 from ringback.http.auth import Principal
 from ringback.http.metrics import Metrics
 from ringback.http.ratelimit import RateLimiter
+from ringback.metering import GAUGES, MeteredWriter, counter, gauge, register_all, timeline_metrics
 from ringback.providers.channels.base import ChannelAdapter
 from ringback.providers.channels.sandbox import SandboxChannel
 from ringback.providers.channels.smtp import SmtpChannel
@@ -51,11 +54,6 @@ from ringback.tokens import TokenSigner, load_or_create_secret
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 10.0
-GAUGES = {
-    "live_enrollments": "Live enrollment actors (bounded by RINGBACK_MAX_LIVE_ENROLLMENTS).",
-    "waiting_enrollments": "Enrollments with events waiting for room under the live-actor bound.",
-    "recovery_backlog": "Enrollments found at start-up that still wait to be resumed.",
-}
 
 
 @dataclass
@@ -67,7 +65,8 @@ class Providers:
     mailer: SmtpChannel | None = None
 
 
-def build_providers(settings: Settings) -> Providers:
+def build_providers(settings: Settings, on_fallback: Callable[[BaseException], None] | None = None) -> Providers:
+    """`on_fallback` hears of every LLM call the offline writer had to answer instead."""
     writer = build_writer(
         cohere_api_key=settings.cohere_api_key,
         cohere_model=settings.cohere_model,
@@ -75,6 +74,7 @@ def build_providers(settings: Settings) -> Providers:
         timeout_seconds=settings.llm_timeout_seconds,
         max_retries=settings.llm_max_retries,
         simulated_latency_seconds=settings.llm_simulated_latency_seconds,
+        on_fallback=on_fallback,
     )
     live: dict[Channel, ChannelAdapter] = {}
     mailer = None
@@ -114,6 +114,7 @@ class Node:
         self._monotonic = monotonic
         self._providers = providers
         self.metrics = Metrics()
+        register_all(self.metrics)  # every documented series exists, at 0, before anything happens
         self.db = None
         self.app: falcon.App | None = None
         self.supervisor: pykka.ActorRef | None = None
@@ -133,7 +134,8 @@ class Node:
         self.db = open_database(s.resolved_database_url)
         migrate(self.db)
         self.signer = TokenSigner(load_or_create_secret(s.secret_key, s.data_dir))
-        providers = self._providers or build_providers(s)
+        providers = self._providers or build_providers(s, on_fallback=lambda _: self._record_metric("llm_fallbacks"))
+        writer = MeteredWriter(providers.writer, self.metrics)
         self.router = ChannelRouter(SandboxChannel(self.clock.now), providers.live_channels)
 
         runtime = Runtime(
@@ -148,6 +150,7 @@ class Node:
             max_attempts=s.send_max_attempts,
             workspace=self._workspace,
             policy=self._policy,
+            observe=self._observe_transition,
         )
         self.supervisor = Supervisor.start(
             runtime, s.max_live_enrollments, s.recovery_rate_per_second, self._record_metric, self._monotonic
@@ -157,7 +160,7 @@ class Node:
         runtime.generators = Pool(
             "generator",
             s.generator_pool_size,
-            lambda c: GeneratorWorker.start(c, providers.writer, fallback, self.supervisor),
+            lambda c: GeneratorWorker.start(c, writer, fallback, self.supervisor),
             self._record_metric,
         )
         runtime.dispatchers = Pool(
@@ -227,6 +230,10 @@ class Node:
             split_first_step=self.settings.fast_path_split_first_step,
         )
 
+    def workspace_changed(self, workspace_id: str) -> None:
+        """Settings changed through the API: the next policy lookup reads them again."""
+        self._policy.cache_clear()
+
     def _workspace(self, workspace_id: str) -> accounts.WorkspaceInfo:
         info = accounts.get_workspace(workspace_id)
         if info is None:
@@ -242,12 +249,15 @@ class Node:
     def _record_metric(self, name: str, value: float = 1, **labels: str) -> None:
         """The actors' one metrics hook: a few names are gauges, every other name counts (`ringback_<name>_total`)."""
         if name in GAUGES:
-            self.metrics.gauge(f"ringback_{name}", GAUGES[name]).set(value)
+            gauge(self.metrics, name).set(value)
             return
-        counter = self.metrics.counter(
-            f"ringback_{name}_total", name.replace("_", " ").capitalize() + ".", tuple(labels)
-        )
-        (counter.labels(**labels) if labels else counter).inc(value)
+        counted = counter(self.metrics, name, labels)
+        (counted.labels(**labels) if labels else counted).inc(value)
+
+    def _observe_transition(self, state: EnrollmentState, timeline: tuple[TimelineEntry, ...]) -> None:
+        """Step outcomes and review decisions, as enrollment actors commit them."""
+        for name, labels in timeline_metrics(state, timeline):
+            self._record_metric(name, **labels)
 
     # --- stop ---------------------------------------------------------------------------------------
 

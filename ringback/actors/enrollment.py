@@ -82,6 +82,7 @@ class EnrollmentActor(pykka.ThreadingActor):
             None if is_busy(outcome.state) else next_due(outcome.state),
         )
         self._state = outcome.state
+        self._rt.observe(outcome.state, outcome.timeline)
         for effect in outcome.effects:
             self._carry_out(effect)
 

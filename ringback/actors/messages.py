@@ -53,6 +53,7 @@ class StopContact:
 
     contact_id: str
     reason: str
+    opt_out: str | None = None  # where the contact opted out (api, email_link, sms), for the opt-out counter
 
 
 @dataclass(frozen=True)

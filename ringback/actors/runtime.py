@@ -9,6 +9,8 @@ import pykka
 
 from ringback.actors.pool import Pool
 from ringback.clock import Clock
+from ringback.engine.enrollment import EnrollmentState
+from ringback.engine.events import TimelineEntry
 from ringback.engine.machine import Policy
 from ringback.storage.accounts import WorkspaceInfo
 from ringback.tokens import TokenSigner
@@ -27,5 +29,6 @@ class Runtime:
     max_attempts: int
     workspace: Callable[[str], WorkspaceInfo]
     policy: Callable[[str], Policy]
+    observe: Callable[[EnrollmentState, tuple[TimelineEntry, ...]], None] = lambda state, timeline: None  # metrics
     supervisor: pykka.ActorRef | None = None
     clock_ref: pykka.ActorRef | None = None

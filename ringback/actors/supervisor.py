@@ -334,6 +334,8 @@ class Supervisor(pykka.ThreadingActor):
         self._admit_waiting()
 
     def _stop_contact(self, msg: StopContact) -> None:
+        if msg.opt_out:
+            self._metric("opt_outs", source=msg.opt_out)
         for enrollment_id in enrollments.open_ids_for_contact(msg.contact_id):
             self._deliver(enrollment_id, ev.Stopped(msg.reason))
 

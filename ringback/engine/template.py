@@ -213,6 +213,11 @@ def _parse_sender(raw: Any, used: set[Channel]) -> Sender:
     return Sender(name=name, company=company, title=title, email=email, phone=phone, messaging_service_sid=service)
 
 
+def parse_sender(raw: Any) -> Sender:
+    """A sender on its own (a workspace's default): the template's rules, without any channel's requirements."""
+    return _parse_sender(raw, set())
+
+
 def _parse_allowlist(raw: Any) -> tuple[str, ...]:
     if not isinstance(raw, list) or len(raw) > 50:
         raise InvalidInput("link_allowlist", "link_allowlist must be a list of at most 50 host names")

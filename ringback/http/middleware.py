@@ -94,6 +94,10 @@ class BodyLimitMiddleware:
         req.env["CONTENT_LENGTH"] = str(len(body))
 
 
+# Polled every few seconds by load balancers, container engines and Prometheus: DEBUG, not INFO, when they succeed.
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
 class AccessLogMiddleware:
     """One JSON line per request on ``ringback.access``; never headers, query strings, bodies or link tokens."""
 
@@ -110,7 +114,8 @@ class AccessLogMiddleware:
             "request_id": getattr(req.context, "request_id", None),
             "workspace_id": principal.workspace_id if principal is not None else None,
         }
-        access_log.info(json.dumps(record, ensure_ascii=False))
+        quiet = record["route"] in QUIET_ROUTES and resp.status_code < 400
+        access_log.log(logging.DEBUG if quiet else logging.INFO, json.dumps(record, ensure_ascii=False))
 
 
 class SecurityHeadersMiddleware:

@@ -20,6 +20,7 @@ from ringback.http.resources.sequences import (
 from ringback.http.resources.templates import TemplateResource, TemplatesResource
 from ringback.http.resources.unsubscribe import UnsubscribeResource
 from ringback.http.resources.webhooks import TwilioSmsResource, TwilioStatusResource
+from ringback.http.resources.workspace import WorkspaceResource
 from ringback.http.twilio_signature import TwilioRequestVerifier
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ def table(node: Node) -> list[tuple[Any, ...]]:
         ("/readyz", ReadyResource(node.ready_checks())),
         ("/metrics", MetricsResource(node.metrics)),
         ("/openapi.json", OpenApiResource(s.resolved_public_url)),
+        ("/api/v1/workspace", WorkspaceResource(node.workspace_changed)),
         ("/api/v1/templates", TemplatesResource(node.clock)),
         ("/api/v1/templates/{template_id}", TemplateResource()),
         ("/api/v1/contacts/{contact_id}", ContactResource()),

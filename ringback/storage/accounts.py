@@ -35,6 +35,22 @@ class WorkspaceInfo:
     default_language: str
     default_timezone: str
     default_region: str | None
+    default_sender: dict[str, str] | None
+
+    def settings_view(self) -> dict:
+        """The workspace as `GET /api/v1/workspace` and `ringback workspaces update --json` show it."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "plan": self.plan,
+            "features": sorted(self.features),
+            "admin_emails": list(self.admin_emails),
+            "default_language": self.default_language,
+            "default_timezone": self.default_timezone,
+            "default_region": self.default_region,
+            "calling_window": {"start": self.window_start, "end": self.window_end, "days": self.window_days},
+            "default_sender": self.default_sender,
+        }
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,7 @@ def _info(row: Workspace) -> WorkspaceInfo:
         default_language=row.default_language,
         default_timezone=row.default_timezone,
         default_region=row.default_region,
+        default_sender=row.default_sender,
     )
 
 
@@ -136,6 +153,7 @@ def update_workspace(workspace_id: str, **fields: object) -> None:
         "default_language",
         "default_timezone",
         "default_region",
+        "default_sender",
         "name",
     }
     bad = set(fields) - allowed

@@ -19,13 +19,21 @@ SQLITE_PRAGMAS = {
 }
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL; None for PostgreSQL and in-memory databases."""
+    if not urlparse(url).scheme.startswith("sqlite"):
+        return None
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    return Path(path) if path and path != ":memory:" else None
+
+
 def open_database(url: str) -> peewee.Database:
     """Connect to `url`, bind the models to it, and return it (migrations are run separately)."""
     scheme = urlparse(url).scheme
     if scheme.startswith("sqlite"):
-        path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         db = connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     elif scheme.startswith(("postgres", "postgresql")):
         try:

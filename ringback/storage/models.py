@@ -71,6 +71,7 @@ class Workspace(BaseModel):
     default_language = CharField(max_length=10, default="en")
     default_timezone = CharField(max_length=64, default="UTC")
     default_region = CharField(max_length=2, null=True)
+    default_sender = JSONField(null=True)  # {name, email, phone}: templates created without a sender use it
     created_at = UTCDateTimeField()
 
 

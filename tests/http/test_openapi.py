@@ -305,6 +305,24 @@ def test_templates_create_list_show_and_refuse(checked):
     assert checked.get("/api/v1/templates/nonsense").status_code == 404
 
 
+def test_workspace_settings_show_change_and_refuse(checked):
+    shown = checked.get("/api/v1/workspace")
+    changed = checked.patch(
+        "/api/v1/workspace",
+        {
+            "admin_emails": ["ops@example.com"],
+            "default_region": "FR",
+            "calling_window": {"start": "09:00", "end": "19:00"},
+            "default_sender": {"name": "Acme", "email": "hello@example.com"},
+        },
+    )
+
+    assert shown.status_code == 200 and changed.status_code == 200
+    assert changed.json["calling_window"] == {"start": "09:00", "end": "19:00", "days": "mon-sun"}
+    assert checked.patch("/api/v1/workspace", {"default_timezone": "Nowhere/City"}).status_code == 422
+    assert checked.patch("/api/v1/workspace", {}).status_code == 422
+
+
 def test_contact_events_stop_the_contact_and_suppress(api, checked):
     started = checked.post("/api/v1/sequences/start", seed_lead(api.template_id, auto_approve=False)).json
     contact = f"/api/v1/contacts/{started['contact_id']}"

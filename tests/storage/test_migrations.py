@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ringback.storage.db import is_sqlite, open_database, ping
-from ringback.storage.migrations import migrate
+from ringback.storage.migrations import SchemaTooNew, migrate
 from ringback.storage.models import ALL_MODELS, SchemaVersion
 
 PRAGMAS = ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
@@ -89,3 +89,22 @@ def test_0003_adds_time_wish_to_a_database_made_before_it(database):
     migrate(database)
 
     assert "time_wish" in {column.name for column in database.get_columns("enrollment")}
+
+
+def test_a_database_from_before_0004_gains_the_default_sender_column(fresh_database):
+    migrate(fresh_database)
+    fresh_database.execute_sql("ALTER TABLE workspace DROP COLUMN default_sender")
+    SchemaVersion.delete().where(SchemaVersion.version == 4).execute()
+
+    assert migrate(fresh_database) >= 4
+
+    assert "default_sender" in {column.name for column in fresh_database.get_columns("workspace")}
+
+
+def test_a_database_migrated_by_a_newer_version_is_refused_and_left_alone(database):
+    SchemaVersion.create(version=9999)
+
+    with pytest.raises(SchemaTooNew, match=r"schema version 9999.*downgrades are refused"):
+        migrate(database)
+
+    assert max(row.version for row in SchemaVersion.select()) == 9999

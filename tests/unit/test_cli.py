@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -12,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from ringback.cli import main
+from ringback.cli import build_parser, main
 from ringback.config import Settings
 from ringback.demo import DEMO_TEMPLATE
 from ringback.storage import accounts, templates
 from ringback.storage.db import open_database
+from ringback.storage.migrations import latest_known
 from ringback.storage.models import database_proxy
 from tests.conftest import WEDNESDAY_MORNING
 
@@ -245,3 +248,187 @@ def test_a_bad_setting_is_a_one_line_error_not_a_traceback(data_dir, monkeypatch
 def test_a_missing_config_file_is_a_one_line_error(data_dir, tmp_path, capsys):
     assert main(["workspaces", "--config", str(tmp_path / "nowhere.toml"), "list"]) == 2
     assert "nowhere.toml" in capsys.readouterr().err
+
+
+# --- every command: --data-dir, --database-url, help texts --------------------------------------------------
+
+
+def _all_parsers(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    yield parser.prog, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                yield from _all_parsers(child)
+
+
+def test_every_option_of_every_command_has_help_and_takes_the_data_dir_and_database_url():
+    parsers = dict(_all_parsers(build_parser()))
+    assert len(parsers) > 15
+
+    for prog, parser in parsers.items():
+        options = [a for a in parser._actions if not isinstance(a, argparse._SubParsersAction)]
+        assert [a.dest for a in options if not a.help] == [], prog
+        if prog != "ringback":
+            flags = {flag for a in options for flag in a.option_strings}
+            assert {"--config", "--data-dir", "--database-url"} <= flags, prog
+
+
+def test_data_dir_and_database_url_win_over_the_environment_before_or_after_the_sub_command(ringback, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+
+    created = _json(ringback("workspaces", "--data-dir", str(elsewhere), "create", "--name", "Far", "--json"))
+
+    assert (elsewhere / "ringback.db").exists()
+    assert created["workspace_id"] in ringback("workspaces", "list", "--data-dir", str(elsewhere))
+    assert created["workspace_id"] in ringback(
+        "workspaces", "list", "--database-url", f"sqlite:///{elsewhere / 'ringback.db'}"
+    )
+    assert created["workspace_id"] not in ringback("workspaces", "list")  # RINGBACK_DATA_DIR's database
+
+
+# --- init on a server ----------------------------------------------------------------------------------------
+
+
+def test_init_names_the_workspace_and_prints_curl_for_the_configured_host_and_port(ringback, monkeypatch):
+    monkeypatch.setenv("RINGBACK_HOST", "0.0.0.0")
+    monkeypatch.setenv("RINGBACK_PORT", "9137")
+
+    out = ringback("init", "--workspace", "Acme Sales")
+
+    assert "workspace 'Acme Sales' created" in out
+    assert 'curl -X POST "http://127.0.0.1:9137/api/v1/sequences/start"' in out
+
+
+def test_init_on_an_existing_workspace_name_says_so_and_creates_no_twin(ringback, storage):
+    first = _json(ringback("init", "--workspace", "Acme", "--json"))
+
+    again = ringback("init", "--workspace", "Acme")
+    again_json = _json(ringback("init", "--workspace", "Acme", "--json"))
+
+    assert f"workspace 'Acme' already exists ({first['workspace_id']})" in again and "ck_test_" not in again
+    assert again_json == {"workspace_id": first["workspace_id"], "existing": True}
+    storage()
+    assert [ws.id for ws in accounts.list_workspaces()] == [first["workspace_id"]]
+    assert len(accounts.list_keys(first["workspace_id"])) == 1
+
+
+# --- workspaces plans and update -------------------------------------------------------------------------------
+
+
+def test_workspaces_plans_lists_every_plan_and_its_features(ringback):
+    lines = ringback("workspaces", "plans").strip().splitlines()
+
+    assert [line.split()[0] for line in lines] == list(accounts.PLANS)
+    assert "api_access, sequences" in next(line for line in lines if line.startswith("standard"))
+    assert "(no API access)" in next(line for line in lines if line.startswith("free"))
+
+
+def test_workspaces_update_changes_the_settings_the_api_shows(ringback, storage):
+    workspace_id = _workspace(ringback)
+
+    view = _json(
+        ringback(
+            "workspaces", "update", "--workspace", workspace_id,
+            "--admin-email", "Ops@Example.com", "--admin-email", "boss@example.com",
+            "--default-language", "fr", "--default-timezone", "europe/paris", "--default-region", "fr",
+            "--calling-window", "09:00-19:00", "--calling-days", "mon-fri",
+            "--sender-name", "Acme", "--sender-email", "hello@example.com", "--json",
+        )
+    )  # fmt: skip
+
+    assert view["admin_emails"] == ["Ops@example.com", "boss@example.com"]
+    assert (view["default_language"], view["default_timezone"], view["default_region"]) == ("fr", "Europe/Paris", "FR")
+    assert view["calling_window"] == {"start": "09:00", "end": "19:00", "days": "mon-fri"}
+    assert view["default_sender"] == {"name": "Acme", "email": "hello@example.com"}
+    ringback("workspaces", "update", "--workspace", workspace_id, "--default-region", "none", "--admin-email", "")
+    storage()
+    stored = accounts.get_workspace(workspace_id)
+    assert (stored.default_region, stored.admin_emails, stored.window_days) == (None, (), "mon-fri")
+
+
+UNCHANGED = {
+    "admin_emails": [],
+    "default_language": "en",
+    "default_timezone": "UTC",
+    "default_region": None,
+    "calling_window": {"start": "08:00", "end": "21:00", "days": "mon-sun"},
+    "default_sender": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("flags", "field"),
+    [
+        (["--admin-email", "not-an-email"], "admin_emails[0]"),
+        (["--default-language", "xx"], "default_language"),
+        (["--default-timezone", "Mars/Olympus"], "default_timezone"),
+        (["--default-region", "ZZ"], "default_region"),
+        (["--calling-window", "21:00-08:00"], "calling_window"),
+        (["--sender-email", "hello@example.com"], "default_sender.name"),
+    ],
+)
+def test_workspaces_update_refuses_bad_values_naming_the_field_and_changes_nothing(ringback, storage, flags, field):
+    workspace_id = _workspace(ringback)
+
+    with pytest.raises(SystemExit, match=re.escape(field)):
+        ringback("workspaces", "update", "--workspace", workspace_id, *flags)
+
+    storage()
+    view = accounts.get_workspace(workspace_id).settings_view()
+    assert {name: view[name] for name in UNCHANGED} == UNCHANGED
+
+
+def test_workspaces_update_refuses_an_unknown_workspace(ringback):
+    _workspace(ringback)
+
+    with pytest.raises(SystemExit, match="no workspace"):
+        ringback("workspaces", "update", "--workspace", "ws_01HV0000000000000000000000", "--default-language", "es")
+
+
+def test_a_template_file_without_a_sender_uses_the_workspace_default_sender(ringback, storage, tmp_path):
+    workspace_id = _workspace(ringback)
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps({k: v for k, v in DEMO_TEMPLATE.items() if k != "sender"}))
+    with pytest.raises(SystemExit, match="sender"):
+        ringback("templates", "create", "--workspace", workspace_id, "--file", str(path))
+
+    ringback(
+        "workspaces", "update", "--workspace", workspace_id,
+        "--sender-name", "Acme", "--sender-email", "hi@example.com", "--sender-phone", "+14155550100",
+    )  # fmt: skip
+    out = _json(ringback("templates", "create", "--workspace", workspace_id, "--file", str(path), "--json"))
+
+    storage()
+    sender = templates.get_template(workspace_id, out["template_id"]).sender
+    assert (sender.name, sender.email, sender.phone) == ("Acme", "hi@example.com", "+14155550100")
+
+
+# --- doctor ----------------------------------------------------------------------------------------------------
+
+
+def test_doctor_on_a_missing_database_names_it_fails_and_creates_nothing(data_dir, tmp_path, capsys):
+    empty = tmp_path / "no-install-here"
+
+    assert main(["doctor", "--data-dir", str(empty)]) == 1
+
+    out = capsys.readouterr().out
+    assert f"FAIL  database sqlite:///{empty.resolve() / 'ringback.db'}" in out
+    assert "no database at" in out and "--data-dir" in out
+    assert not empty.exists()
+
+
+def test_doctor_names_the_database_it_checked_and_its_schema_version(ringback, data_dir, capsys):
+    _workspace(ringback)
+
+    assert main(["doctor"]) == 0
+    database_proxy.close()
+
+    out = capsys.readouterr().out
+    assert f"ok    database sqlite:///{data_dir.resolve() / 'ringback.db'}: schema version {latest_known()}" in out
+
+
+def test_doctor_hides_a_database_password(data_dir, capsys):
+    assert main(["doctor", "--database-url", "postgresql://ringback:s3cret@127.0.0.1:1/ringback"]) == 1
+
+    out = capsys.readouterr().out
+    assert "postgresql://ringback:***@127.0.0.1:1/ringback" in out and "s3cret" not in out

@@ -34,6 +34,7 @@ _FIELDS = {"type", "note"}
 class ContactEvent:
     reason: str
     suppress: tuple[Channel, ...] = ()
+    opt_out: str | None = None  # an opt-out, and where it was said (the opt-out counter's source)
 
 
 # What the customer may report. A bounce makes the address useless, not the phone.
@@ -41,7 +42,7 @@ REPORTED: dict[str, ContactEvent] = {
     "replied": ContactEvent("contact replied"),
     "meeting_booked": ContactEvent("meeting booked"),
     "bounced": ContactEvent("email bounced", (Channel.EMAIL,)),
-    "opted_out": ContactEvent("contact opted out", ALL_CHANNELS),
+    "opted_out": ContactEvent("contact opted out", ALL_CHANNELS, opt_out="api"),
 }
 
 
@@ -53,7 +54,7 @@ def record(supervisor: pykka.ActorRef, contact_ids: Iterable[str], event: Contac
             with write_transaction(database_proxy.obj):  # suppress() checks, then inserts
                 contacts.suppress(contact_id, event.suppress, event.reason, now)
     for contact_id in contact_ids:
-        supervisor.tell(StopContact(contact_id, event.reason))
+        supervisor.tell(StopContact(contact_id, event.reason, event.opt_out))
 
 
 class ContactEventsResource:
@@ -95,4 +96,4 @@ def _parse(body: object) -> ContactEvent:
         raise validation_error("note", f"note must be a string of at most {fields.EVENT_NOTE} characters")
     event = REPORTED[kind]
     note = " ".join(note.split())
-    return ContactEvent(f"{event.reason}: {note}" if note else event.reason, event.suppress)
+    return ContactEvent(f"{event.reason}: {note}" if note else event.reason, event.suppress, event.opt_out)

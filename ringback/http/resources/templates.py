@@ -7,10 +7,11 @@ import falcon
 from ringback.clock import Clock
 from ringback.engine.errors import InvalidInput
 from ringback.engine.template import parse_template
+from ringback.engine.workspace_settings import with_default_sender
 from ringback.http.errors import not_found
 from ringback.http.resources.common import from_invalid, json_body, principal
 from ringback.ids import looks_like
-from ringback.storage import templates
+from ringback.storage import accounts, templates
 
 
 class TemplatesResource:
@@ -18,12 +19,13 @@ class TemplatesResource:
         self._clock = clock
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = json_body(req)
+        workspace_id = principal(req).workspace_id
+        workspace = accounts.get_workspace(workspace_id)
+        body = with_default_sender(json_body(req), workspace.default_sender if workspace else None)
         try:
             template = parse_template(body)
         except InvalidInput as error:
             raise from_invalid(error) from None
-        workspace_id = principal(req).workspace_id
         template_id = templates.create_template(workspace_id, template, self._clock.now())
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/templates/{template_id}"

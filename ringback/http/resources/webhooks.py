@@ -35,7 +35,7 @@ from ringback.storage import contacts, enrollments
 log = logging.getLogger(__name__)
 
 HELP_TEXT = "Reply STOP to stop receiving messages from us, START to receive them again."
-OPTED_OUT_BY_SMS = ContactEvent("opted out by SMS", ALL_CHANNELS)
+OPTED_OUT_BY_SMS = ContactEvent("opted out by SMS", ALL_CHANNELS, opt_out="sms")
 REPLIED_BY_SMS = ContactEvent("replied by SMS")
 
 
