@@ -382,8 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_review_link,
         "Print a review link for an enrollment (valid RINGBACK_REVIEW_TOKEN_TTL_DAYS; it grants approval).",
     )
-    p.add_argument("enrollment_id")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("enrollment_id", help="the enrollment awaiting review (enr_...)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
 
     command("doctor", cmd_doctor, "Check the database, SMTP, Twilio and the LLM key; say what is missing.")
     command(

@@ -18,6 +18,8 @@ from ringback.config import load_settings
 from ringback.demo import bootstrap
 from ringback.node import Node, Providers
 from ringback.providers.llm.offline import OfflineWriter
+from tests.fakes.fake_twilio import FakeTwilio
+from tests.fakes.smtp_server import SmtpServer
 
 # A Wednesday, 10:00 UTC: 12:00 in Madrid, inside every default calling window in Europe.
 WEDNESDAY_MORNING = datetime(2026, 5, 6, 10, 0, tzinfo=UTC)
@@ -107,3 +109,17 @@ def node(make_node) -> Node:
 def api(node, clock) -> Api:
     demo = bootstrap(clock.now(), admin_emails=("admin@example.com",))
     return Api(falcon.testing.TestClient(node.app), demo.api_key, demo.workspace_id, demo.template_id)
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    """The fake Twilio REST API on loopback, answering the real twilio SDK."""
+    with FakeTwilio() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
+    with SmtpServer() as server:
+        yield server

@@ -99,7 +99,7 @@ def _default_sender(value: Any) -> dict[str, Any]:
         sender = parse_sender(value)
     except InvalidInput as error:
         raise InvalidInput("default_" + error.field, error.message.replace("sender", "default_sender", 1)) from None
-    return {"default_sender": {k: v for k, v in dataclasses.asdict(sender).items() if v is not None}}
+    return {"default_sender": {k: v for k, v in dataclasses.asdict(sender).items() if v not in (None, "")}}
 
 
 _PARSERS = {

@@ -87,7 +87,7 @@ class ServerHandle:
         self.process.wait(STOP_TIMEOUT)
 
 
-def _wait_ready(handle: ServerHandle, armed: bool) -> None:
+def _wait_ready(handle: ServerHandle, armed: bool = False) -> None:
     """Until /readyz answers. An `armed` process (RINGBACK_FAULTS) may kill itself on the way, in recovery."""
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:

@@ -15,8 +15,8 @@ from collections import Counter
 import pytest
 
 from tests.conftest import wait_for
-from tests.fakes.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-from tests.fakes.smtp_server import HOST, SmtpServer
+from tests.fakes.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+from tests.fakes.smtp_server import HOST
 
 pytestmark = pytest.mark.e2e
 
@@ -38,18 +38,6 @@ def open_all_day(db_path) -> None:
     """SMS and calls respect the recipient's calling window; these tests must not depend on the time of day."""
     with sqlite3.connect(db_path) as db:
         db.execute("UPDATE workspace SET window_start = '00:00', window_end = '24:00'")
-
-
-@pytest.fixture
-def twilio():
-    with FakeTwilio() as server:
-        yield server
-
-
-@pytest.fixture
-def smtp():
-    with SmtpServer() as server:
-        yield server
 
 
 @pytest.fixture

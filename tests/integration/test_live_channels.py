@@ -22,23 +22,11 @@ from ringback.providers.llm.offline import OfflineWriter
 from ringback.storage import accounts
 from tests.conftest import Api, seed_lead, wait_for
 from tests.fakes.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, webhook
-from tests.fakes.smtp_server import HOST, SmtpServer
+from tests.fakes.smtp_server import HOST
 
 PUBLIC_URL = "https://ringback.example"
 MARIA = "+34911234567"
 SENDER_PHONE = "+14155550100"  # the demo template's sender
-
-
-@pytest.fixture
-def twilio():
-    with FakeTwilio() as server:
-        yield server
-
-
-@pytest.fixture
-def smtp():
-    with SmtpServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from ringback.engine.model import Channel
 from ringback.providers.channels.base import OutboundMessage, PermanentSendError, TransientSendError
 from ringback.providers.channels.twilio_channel import SMS_MAX_CHARS, OutcomeUnknownError, TwilioChannel
-from tests.fakes.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.fakes.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 
 CALLBACK = "https://ringback.example/webhooks/twilio/status?step=01HXSTEP"
 SCRIPT = 'Hola María, soy Ana de Acme. Precios < 5 € & "sin permanencia". </Say><Dial>+15550000000</Dial>'
@@ -28,12 +28,6 @@ def outbound(channel: Channel, **overrides) -> OutboundMessage:
         "status_callback_url": CALLBACK,
     }
     return OutboundMessage(**(fields | overrides))
-
-
-@pytest.fixture
-def twilio():
-    with FakeTwilio() as server:
-        yield server
 
 
 @pytest.fixture

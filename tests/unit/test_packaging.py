@@ -143,7 +143,7 @@ def test_wheel_and_sdist_build_offline_with_every_data_file(tmp_path):
         "ringback/http/openapi.yaml",
         "ringback/http/pages/templates/review.html",
         "ringback/storage/migrations/m0001_initial.py",
-        "ringback/storage/migrations/m0002_workspace_sender.py",
+        "ringback/storage/migrations/m0004_workspace_sender.py",
     ):
         assert needed in names
     assert any(name.endswith("/licenses/LICENSE") or name.endswith("/LICENSE") for name in names)
