@@ -105,7 +105,8 @@ def test_a_refused_start_in_a_shared_commit_changes_nothing_and_the_others_land(
     template = api.post("/api/v1/templates", EMAIL_ONLY).json["id"]
     good = seed_lead(template, idempotency_key="good", contact={"emails": ["ok@example.com"]})
     # Valid on its own, but only the contact and the template together show it cannot be reached.
-    unreachable = seed_lead(template, idempotency_key="bad", contact={"first_name": "Nobody", "phone_numbers": ["+34911000000"]})
+    nobody = {"first_name": "Nobody", "phone_numbers": ["+34911000000"]}
+    unreachable = seed_lead(template, idempotency_key="bad", contact=nobody)
     with writer_held(node):
         first, good_answer = _in_background(lambda: api.post(START, good))
         wait_for(lambda: node.writer.pending() == 1)
