@@ -53,7 +53,7 @@ from ringback.providers.llm.base import Writer
 from ringback.providers.llm.factory import build_writer
 from ringback.providers.llm.offline import OfflineWriter
 from ringback.storage import accounts
-from ringback.storage.db import open_database, ping
+from ringback.storage.db import close_database, open_database, ping
 from ringback.storage.migrations import migrate
 from ringback.storage.writer import GroupCommitWriter
 from ringback.tokens import TokenSigner, load_or_create_secret
@@ -341,7 +341,7 @@ class Node:
         if self.writer is not None:
             self.writer.close()  # after every actor: their last transitions are committed first
         if self.db is not None:
-            self.db.close()
+            close_database(self.db)
         self._stopped.set()
 
     def _drain(self, deadline: float) -> bool:

@@ -105,6 +105,21 @@ def release() -> None:
         db.close()
 
 
+def close_database(db: peewee.Database) -> None:
+    """Close every connection of the node (at shutdown), pooled and idle ones included."""
+    db.close()
+    if isinstance(db, PooledDatabase):
+        db.close_all()
+
+
+def open_connections(db: peewee.Database) -> int:
+    """Connections the pool holds, checked out or idle (what the bound applies to)."""
+    if not isinstance(db, PooledDatabase):
+        return 0 if db.is_closed() else 1
+    with db._pool_lock:
+        return len(db._in_use) + len(db._connections)
+
+
 def is_sqlite(db: peewee.Database) -> bool:
     return isinstance(db, peewee.SqliteDatabase)
 
