@@ -184,7 +184,6 @@ class DatabaseProbe:
             import psycopg2
 
             self._conn = psycopg2.connect(database_url)
-            self._conn.autocommit = True
             self._conn.set_session(readonly=True, autocommit=True)
             self._admin = _admin_connection(database_url)
 

@@ -105,8 +105,8 @@ def _measure_server(
 ) -> dict:
     figures: dict = {"fds_before": open_fds(server.pid), "rss_mb_before": round(rss_mb(server.pid), 1)}
     healthz = wrk.run(server.url + "/healthz", args.duration, args.connections, WRK_THREADS)
-    figures["healthz_rps"] = round(healthz.requests_per_second)
-    figures.update(_start_run(server, probe, api_key, template_id, work, args, healthz.requests_per_second))
+    figures["healthz_rps"] = round(healthz.ok_per_second)
+    figures.update(_start_run(server, probe, api_key, template_id, work, args, healthz.ok_per_second))
     figures.update(_open_loop_run(server, probe, api_key, template_id, args))
     figures["fds_after"] = open_fds(server.pid)
     figures["rss_mb_after"] = round(rss_mb(server.pid), 1)
@@ -135,12 +135,12 @@ def _start_run(
     pg_commits = None if commits_before is None else commits_after - commits_before - own_queries
     metric_commits = None if metric_before is None or metric_after is None else metric_after - metric_before
     return {
-        "start_rps": round(result.requests_per_second, 1),
+        "start_rps": round(result.ok_per_second, 1),
         "start_p50_ms": _ms(result.latency_seconds.get(50)),
         "start_p99_ms": _ms(result.latency_seconds.get(99)),
         "start_non_2xx": result.non_2xx,
         "start_socket_errors": result.socket_errors,
-        "start_pct_of_healthz": round(100 * result.requests_per_second / healthz_rps, 1),
+        "start_pct_of_healthz": round(100 * result.ok_per_second / healthz_rps, 1),
         "leads": leads,
         "first_steps_sent": sent,
         "e2e_leads_per_s": round(e2e, 1),

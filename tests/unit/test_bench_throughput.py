@@ -31,10 +31,10 @@ def test_parse_output_reads_rate_percentiles_and_errors():
     result = parse_output(WRK_OUTPUT)
     assert result.requests == 241
     assert result.seconds == pytest.approx(10.02)
-    assert result.requests_per_second == pytest.approx(24.05)
     assert result.latency_seconds == pytest.approx({50: 0.290, 75: 0.3505, 90: 0.000612, 99: 1.08})
     assert result.non_2xx == 5
     assert result.socket_errors == 3
+    assert result.ok_per_second == pytest.approx(236 / 10.02)  # the 5 non-2xx are not throughput
 
 
 def test_parse_output_without_errors_reports_zero():
