@@ -241,6 +241,8 @@ class Supervisor(pykka.ThreadingActor):
         if last is not None and (now - last).total_seconds() < HOUSEKEEPING_SECONDS:
             return
         self._last_housekeeping = now
+        if not idempotency.any_expired(now):
+            return  # a read, not a commit: an idle node writes nothing
         purged = self._rt.writer.run(lambda: idempotency.purge_expired(now))
         if purged:
             log.info("housekeeping: %d expired idempotency keys forgotten", purged)

@@ -73,5 +73,9 @@ def store(
     )
 
 
+def any_expired(now: datetime) -> bool:
+    return IdempotencyRecord.select().where(IdempotencyRecord.expires_at <= now).exists()
+
+
 def purge_expired(now: datetime) -> int:
     return IdempotencyRecord.delete().where(IdempotencyRecord.expires_at <= now).execute()

@@ -9,6 +9,8 @@ step goes to `unknown`; content interrupted mid-writing is written again and sen
 
 from __future__ import annotations
 
+import http.client
+import json
 import sqlite3
 from collections import Counter
 
@@ -143,3 +145,48 @@ def test_content_interrupted_mid_writing_is_written_again_and_sent_once(crash_on
         (attempts,) = db.execute("SELECT generation_attempts FROM enrollment").fetchone()
     assert attempts == 2
     assert list(sandbox_deliveries(server).values()) == [1]
+
+
+def _request_or_none(server, method: str, path: str, body: object, key: str) -> tuple[int, object] | None:
+    """None when the process died under the request (the client never got an answer)."""
+    try:
+        return server.request(method, path, body, key)
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+@pytest.mark.parametrize("commit", [1, 2, 3, 5])
+def test_killed_inside_a_group_commit_every_start_lands_once_and_is_sent_once(
+    start_server, ringback, tmp_path, commit
+):
+    """Whichever batch dies (the key's bookkeeping, the start, a transition, the sandbox send), a client that
+    retries with its idempotency key ends with one enrollment whose step is in the outbox exactly once."""
+    env = {"RINGBACK_SECRET_KEY": "fault-points-secret-0123456789", "RINGBACK_LOG_LEVEL": "WARNING"}
+    demo = ringback(["init"], env)
+    template_file = tmp_path / "one-email.json"
+    template_file.write_text(json.dumps(template("email")))
+    created = ringback(["templates", "create", "--workspace", demo["workspace_id"], "--file", str(template_file)], env)
+    server = start_server({**env, "RINGBACK_FAULTS": f"during_group_commit:{commit}"})
+    body = {"template_id": created["template_id"], "contact": LEAD, "auto_approve": True, "idempotency_key": "k1"}
+
+    before = _request_or_none(server, "POST", "/api/v1/sequences/start", body, demo["api_key"])
+    server.wait_for_self_kill()
+    server = start_server(env, data_dir=server.data_dir)
+    status, answer = server.request("POST", "/api/v1/sequences/start", body, demo["api_key"])
+
+    assert status in (200, 202), answer
+    if before is not None:  # answered before the crash: that answer holds
+        assert before[0] == 202 and answer == before[1]
+    wait_for(lambda: _status(server, answer["enrollment_id"]) == "completed", timeout=30, interval=0.05)
+    with sqlite3.connect(server.data_dir / "ringback.db") as db:
+        enrollments = db.execute("SELECT count(*) FROM enrollment").fetchone()[0]
+        sent = {i for (i,) in db.execute("SELECT id FROM step WHERE status = 'sent'")}
+    deliveries = sandbox_deliveries(server)
+    assert enrollments == 1
+    assert sent and set(deliveries) == sent and set(deliveries.values()) == {1}
+
+
+def _status(server, enrollment_id: str) -> str:
+    """Read from the file: polling over HTTP would spend the key's read rate limit."""
+    with sqlite3.connect(server.data_dir / "ringback.db") as db:
+        return db.execute("SELECT status FROM enrollment WHERE id = ?", (enrollment_id,)).fetchone()[0]
