@@ -42,6 +42,7 @@ from ringback.actors.runtime import Runtime
 from ringback.actors.unapplied import CANCEL_RECEIVED, DECISION_RECEIVED, EDIT_RECEIVED, RECOVERY_KINDS, unapplied
 from ringback.engine import events as ev
 from ringback.engine.content_guard import validate_edit
+from ringback.engine.sms import opt_out_step
 from ringback.engine.errors import InvalidInput
 from ringback.engine.locale import resolve_language, resolve_timezone
 from ringback.engine.model import TERMINAL_ENROLLMENT, EnrollmentStatus
@@ -240,17 +241,22 @@ class Supervisor(pykka.ThreadingActor):
             # Decided a moment ago: the actor may not have applied it yet, but the claim is already final.
             raise Conflict("the enrollment was already decided")
         channels = enrollments.step_channels(cmd.enrollment_id)
-        allowlist = enrollments.load_context(cmd.enrollment_id).template.link_allowlist
+        context = enrollments.load_context(cmd.enrollment_id)
+        opt_out_index = opt_out_step(enrollments.load_state(cmd.enrollment_id).steps)
         checked = []
         for index, content in cmd.edits:
             if index not in channels:
                 raise InvalidInput("index", f"the sequence has no step {index}")
-            result = validate_edit(channels[index], content, allowlist)
+            opt_out = context.language if index == opt_out_index else None
+            result = validate_edit(channels[index], content, context.template.link_allowlist, opt_out)
             if result.problems:
                 raise InvalidInput(f"steps[{index}]", "; ".join(result.problems))
             checked.append((index, result.content))
         received = [
-            ev.TimelineEntry(EDIT_RECEIVED, {"index": i, "subject": c.subject, "body": c.body, "by": cmd.by})
+            ev.TimelineEntry(
+                EDIT_RECEIVED,
+                {"index": i, "subject": c.subject, "body": c.body, "voicemail": c.voicemail, "by": cmd.by},
+            )
             for i, c in checked
         ]
         enrollments.add_events(cmd.workspace_id, cmd.enrollment_id, received, self._rt.clock.now())
