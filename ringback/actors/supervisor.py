@@ -42,10 +42,10 @@ from ringback.actors.runtime import Runtime
 from ringback.actors.unapplied import CANCEL_RECEIVED, DECISION_RECEIVED, EDIT_RECEIVED, RECOVERY_KINDS, unapplied
 from ringback.engine import events as ev
 from ringback.engine.content_guard import validate_edit
-from ringback.engine.sms import opt_out_step
 from ringback.engine.errors import InvalidInput
 from ringback.engine.locale import resolve_language, resolve_timezone
 from ringback.engine.model import TERMINAL_ENROLLMENT, EnrollmentStatus
+from ringback.engine.sms import opt_out_step
 from ringback.storage import contacts, enrollments, idempotency, templates
 from ringback.storage.db import write_transaction
 from ringback.storage.models import database_proxy

@@ -106,6 +106,8 @@ def validate_edit(
     cleaned = StepContent(body=body, subject=subject or None, voicemail=voicemail)
     problems = list(_missing_parts(channel, cleaned))
     problems += [f"link not in the template's allow-list: {link}" for link in removed]
+    if content.voicemail is not None and channel is not Channel.VOICE:
+        problems.append("voicemail_script is only for voice steps")
     for name, text in (("body", body), ("voicemail_script", voicemail or "")):
         if len(text) > MAX_BODY_CHARS[channel]:
             problems.append(f"{name} is longer than {MAX_BODY_CHARS[channel]} characters")

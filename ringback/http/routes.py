@@ -18,6 +18,7 @@ from ringback.http.resources.sequences import (
     StartSequenceResource,
 )
 from ringback.http.resources.templates import TemplateResource, TemplatesResource
+from ringback.http.resources.twilio_voice import TwilioVoiceResource
 from ringback.http.resources.unsubscribe import UnsubscribeResource
 from ringback.http.resources.webhooks import TwilioSmsResource, TwilioStatusResource
 from ringback.http.resources.workspace import WorkspaceResource
@@ -68,6 +69,7 @@ def table(node: Node) -> list[tuple[Any, ...]]:
                 twilio, node.supervisor, getattr(node.router.live.get(Channel.VOICE), "hang_up", None)
             ),
         ),
+        ("/webhooks/twilio/voice", TwilioVoiceResource(twilio)),
         (
             "/webhooks/twilio/sms",
             TwilioSmsResource(twilio, node.supervisor, node.clock, s.reply_stops_sequence),

@@ -24,5 +24,6 @@ class SandboxChannel:
             message.subject,
             message.body,
             self._now(),
+            message.voicemail_body,
         )
         return Receipt("sandbox", provider_id)

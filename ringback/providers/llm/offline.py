@@ -342,7 +342,9 @@ _LANGUAGES: dict[str, _Language] = {
         voice_goodbye="Bonne journée !",
         live_question="Est-ce un bon moment pour en parler ?",
         live_connect="Restez en ligne, je vous mets tout de suite en relation avec un collègue.",
-        live_callback="Souhaitez-vous que nous en parlions ensemble ? Rappelez-moi à ce numéro quand cela vous arrange.",
+        live_callback=(
+            "Souhaitez-vous que nous en parlions ensemble ? Rappelez-moi à ce numéro quand cela vous arrange."
+        ),
         sign_off="Bien cordialement,",
         team_signature="L'équipe",
         subjects={
@@ -442,7 +444,10 @@ _LANGUAGES: dict[str, _Language] = {
         voice_goodbye="Einen schönen Tag noch!",
         live_question="Passt es Ihnen gerade, kurz darüber zu sprechen?",
         live_connect="Bleiben Sie dran, ich verbinde Sie sofort mit einem Kollegen.",
-        live_callback="Möchten Sie das gemeinsam durchgehen? Rufen Sie mich unter dieser Nummer zurück, wann immer es Ihnen passt.",
+        live_callback=(
+            "Möchten Sie das gemeinsam durchgehen? Rufen Sie mich unter dieser Nummer zurück, "
+            "wann immer es Ihnen passt."
+        ),
         sign_off="Viele Grüße",
         team_signature="Ihr Team",
         subjects={
