@@ -139,9 +139,9 @@ def parse_steps(text: str, request: GenerationRequest) -> dict[int, StepContent]
 
 
 def _parse_item(item: object, channels: dict[int, Channel]) -> tuple[int, StepContent]:
-    if not isinstance(item, dict) or not {"index", "subject", "body"} <= set(item) <= _ITEM_KEYS:
-        raise ValueError('each step must have the keys "index", "subject", "body" and "voicemail"')
-    index, subject, body, voicemail = item["index"], item["subject"], item["body"], item.get("voicemail")
+    if not isinstance(item, dict) or set(item) != _ITEM_KEYS:
+        raise ValueError('each step must have exactly the keys "index", "subject", "body" and "voicemail"')
+    index, subject, body, voicemail = item["index"], item["subject"], item["body"], item["voicemail"]
     if not isinstance(index, int) or isinstance(index, bool) or index not in channels:
         raise ValueError("step index must be the number of a step of this sequence")
     if not isinstance(body, str) or not body.strip():
