@@ -3,8 +3,10 @@
 It is the writer when no LLM key is configured and the fallback when the LLM is down, so a hot lead is
 still called back. It reads the same inputs as an LLM: the sender's identity, what the lead asked
 (`engine.lead_ask`: topics, named integrations and features, team size), the template's goal and facts, and
-the plan as it will run (skipped steps are never referred to). The notes and the lead's company are
-untrusted, so it never copies them: only names from fixed lists and numbers come out of the notes.
+the plan as it will run (skipped steps are never referred to). A call gets two scripts: a live-answer one
+for a person (one direct question) and a voicemail one (no question, a way to call back). The notes and the
+lead's company are untrusted, so it never copies them: only names from fixed lists and numbers come out of
+the notes.
 """
 
 from __future__ import annotations
