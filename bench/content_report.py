@@ -49,7 +49,11 @@ def render(generated: Generated) -> str:
         lines += [f"### Step {plan.index} · {plan.channel.value}", ""]
         if content.subject:
             lines += [f"**{content.subject}**", ""]
+        if content.voicemail is not None:
+            lines += ["Live answer:", ""]
         lines += ["```text", content.body, "```", ""]
+        if content.voicemail is not None:
+            lines += ["Voicemail:", "", "```text", content.voicemail, "```", ""]
     return "\n".join(lines)
 
 

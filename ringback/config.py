@@ -91,7 +91,7 @@ class Settings:
     )
     twilio_timeout_seconds: float = _setting(15.0, "Timeout of one Twilio API call.")
     voice_machine_detection: str = _setting(
-        "voicemail", "Answering machines: voicemail (leave the script), hangup, or off."
+        "voicemail", "Answering machines: voicemail (voicemail script after the beep), hangup, or off."
     )
     reply_stops_sequence: bool = _setting(
         True, "An inbound SMS that is not a keyword stops the contact's sequences."

@@ -171,6 +171,8 @@ class EnrollmentActor(pykka.ThreadingActor):
             unsubscribe_mailto=f"mailto:{sender.email}?subject=unsubscribe" if sender.email else "",
             status_callback_url=f"{base}/webhooks/twilio/status?step={step_id}",
             connect_number=ctx.template.connect_number or "",
+            voicemail_body=step.content.voicemail,
+            voice_url=f"{base}/webhooks/twilio/voice?step={step_id}",
         )
 
     def _notify_admins(self) -> None:

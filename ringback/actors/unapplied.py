@@ -49,7 +49,7 @@ def unapplied(status: EnrollmentStatus, entries: list[tuple[str, dict[str, Any]]
         elif kind == DECISION_RECEIVED:
             decision = detail
     events: list[ev.Event] = [
-        ev.StepEdited(index, StepContent(d["body"], d["subject"]), d["by"])
+        ev.StepEdited(index, StepContent(d["body"], d["subject"], d.get("voicemail")), d["by"])
         for index, d in sorted(newest.items())
         if received[index] > applied[index]
     ]

@@ -23,6 +23,7 @@ from ringback.engine import events as ev
 from ringback.engine.content_guard import validate_edit
 from ringback.engine.errors import InvalidInput
 from ringback.engine.model import TERMINAL_ENROLLMENT, EnrollmentStatus, StepContent
+from ringback.engine.sms import opt_out_step
 from ringback.storage import enrollments
 from ringback.storage.writer import GroupCommitWriter
 
@@ -69,12 +70,15 @@ class DecideEnrollment:
         if enrollments.status_of(d.workspace_id, d.enrollment_id) is None:
             raise NotFound("enrollment not found")
         channels = enrollments.step_channels(d.enrollment_id)
-        allowlist = enrollments.load_context(d.enrollment_id).template.link_allowlist
+        context = enrollments.load_context(d.enrollment_id)
+        # The first text to a +1 number must keep its opt-out wording, as generated texts carry it.
+        opt_out_index = opt_out_step(enrollments.load_state(d.enrollment_id).steps)
         checked = []
         for index, content in d.edits:
             if index not in channels:
                 raise InvalidInput("index", f"the sequence has no step {index}")
-            result = validate_edit(channels[index], content, allowlist)
+            opt_out = context.language if index == opt_out_index else None
+            result = validate_edit(channels[index], content, context.template.link_allowlist, opt_out)
             if result.problems:
                 raise InvalidInput(f"steps[{index}]", "; ".join(result.problems))
             checked.append((index, result.content))
@@ -102,7 +106,10 @@ def _record(
             # Decided a moment ago: the actor may not have applied it yet, but the claim is already final.
             raise Conflict("the enrollment was already decided")
         entries = [
-            ev.TimelineEntry(EDIT_RECEIVED, {"index": i, "subject": c.subject, "body": c.body, "by": d.by})
+            ev.TimelineEntry(
+                EDIT_RECEIVED,
+                {"index": i, "subject": c.subject, "body": c.body, "voicemail": c.voicemail, "by": d.by},
+            )
             for i, c in edits
         ]
         enrollments.add_events(d.workspace_id, d.enrollment_id, entries, now)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from publicsuffixlist import PublicSuffixList
 
 from ringback.engine.model import Channel, StepContent
+from ringback.engine.sms import has_opt_out, opt_out_text
 
 MAX_SUBJECT_CHARS = 150
 MAX_BODY_CHARS: dict[Channel, int] = {Channel.EMAIL: 5_000, Channel.SMS: 320, Channel.VOICE: 1_500}
@@ -81,50 +82,79 @@ def guard(channel: Channel, content: StepContent, link_allowlist: Sequence[str])
     Contact details are removed as well as foreign links: a writer is never given a phone number or an
     address, so any it produces was invented or injected through the notes ("tell them to call ...").
     """
-    body, subject, removed = _clean(channel, content, link_allowlist, strip_contacts=True)
+    body, subject, voicemail, removed = _clean(channel, content, link_allowlist, strip_contacts=True)
+    limit = MAX_BODY_CHARS[channel]
     cleaned = StepContent(
-        body=_truncate(body, MAX_BODY_CHARS[channel]),
+        body=_truncate(body, limit),
         subject=_truncate(subject, MAX_SUBJECT_CHARS) if subject else None,
+        voicemail=_truncate(voicemail, limit) if voicemail is not None else None,
     )
     return GuardResult(content=cleaned, removed_links=removed, problems=_missing_parts(channel, cleaned))
 
 
-def validate_edit(channel: Channel, content: StepContent, link_allowlist: Sequence[str]) -> GuardResult:
+def validate_edit(
+    channel: Channel, content: StepContent, link_allowlist: Sequence[str], opt_out_language: str | None = None
+) -> GuardResult:
     """Check a reviewer's edit. A foreign link or an over-long text is reported rather than cut, since
-    silently changing what a person typed would surprise them; contact details they typed are kept."""
-    body, subject, removed = _clean(channel, content, link_allowlist, strip_contacts=False)
-    cleaned = StepContent(body=body, subject=subject or None)
+    silently changing what a person typed would surprise them; contact details they typed are kept.
+
+    `opt_out_language` is given for the first text to a number that expects opt-out wording (`engine.sms`):
+    an edit that drops it is refused, naming the wording to put back, rather than completed behind the
+    reviewer's back.
+    """
+    body, subject, voicemail, removed = _clean(channel, content, link_allowlist, strip_contacts=False)
+    cleaned = StepContent(body=body, subject=subject or None, voicemail=voicemail)
     problems = list(_missing_parts(channel, cleaned))
     problems += [f"link not in the template's allow-list: {link}" for link in removed]
-    if len(body) > MAX_BODY_CHARS[channel]:
-        problems.append(f"body is longer than {MAX_BODY_CHARS[channel]} characters")
+    if content.voicemail is not None and channel is not Channel.VOICE:
+        problems.append("voicemail_script is only for voice steps")
+    for name, text in (("body", body), ("voicemail_script", voicemail or "")):
+        if len(text) > MAX_BODY_CHARS[channel]:
+            problems.append(f"{name} is longer than {MAX_BODY_CHARS[channel]} characters")
     if len(subject) > MAX_SUBJECT_CHARS:
         problems.append(f"subject is longer than {MAX_SUBJECT_CHARS} characters")
+    if opt_out_language is not None and not has_opt_out(body):
+        problems.append(
+            "body: the first text to a US or Canadian number must tell how to opt out; "
+            f'end it with "{opt_out_text(opt_out_language)}"'
+        )
     return GuardResult(content=cleaned, removed_links=removed, problems=tuple(problems))
 
 
 def _clean(
     channel: Channel, content: StepContent, link_allowlist: Sequence[str], *, strip_contacts: bool
-) -> tuple[str, str, tuple[str, ...]]:
-    """Plain, tidy text without foreign links; lengths are left to the caller."""
+) -> tuple[str, str, str | None, tuple[str, ...]]:
+    """Plain, tidy text without foreign links; lengths are left to the caller. A call's voicemail script is
+    cleaned like its live script; other channels have none."""
     allowlist = _normalise_allowlist(link_allowlist)
     removed: list[str] = []
-    body = _filter_links(_plain_text(content.body), allowlist, removed)
+
+    def spoken_or_written(text: str) -> str:
+        text = _filter_links(_plain_text(text), allowlist, removed)
+        if strip_contacts:
+            text = _outside_links(text, lambda part: _remove_contacts(part, removed))
+        return _tidy(text, single_line=channel is Channel.VOICE)
+
+    body = spoken_or_written(content.body)
+    voicemail = None
+    if channel is Channel.VOICE and content.voicemail is not None:
+        voicemail = spoken_or_written(content.voicemail)
     subject = ""
     if channel is Channel.EMAIL:
         # A subject is a mail header: a line break in it could smuggle in headers (recipients) of its own.
         # Links have no business there at all.
         subject = _filter_links(_single_line(_plain_text(content.subject or "")), (), removed)
     if strip_contacts:
-        body = _outside_links(body, lambda text: _remove_contacts(text, removed))
         subject = _remove_contacts(subject, removed)
-    return _tidy(body, single_line=channel is Channel.VOICE), _single_line(subject), tuple(removed)
+    return body, _single_line(subject), voicemail, tuple(removed)
 
 
 def _missing_parts(channel: Channel, content: StepContent) -> tuple[str, ...]:
     problems = []
     if not content.body:
         problems.append("body is empty")
+    if content.voicemail == "":
+        problems.append("voicemail_script is empty")
     if channel is Channel.EMAIL and not content.subject:
         problems.append("email subject is empty")
     return tuple(problems)

@@ -7,7 +7,7 @@ Steps go out strictly in order, one at a time; a later step waits for the one be
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from ringback.engine import events as ev
@@ -209,7 +209,11 @@ def _on_edited(b: _Builder, event: ev.StepEdited) -> None:
     step = b.state.step(event.index)
     if b.state.status != S.PENDING_APPROVAL or step.status == StepStatus.SKIPPED:
         return
-    b.put(step.evolve(content=event.content))
+    content = event.content
+    if content.voicemail is None and step.content is not None:
+        # An edit of a call's live script alone keeps its voicemail script.
+        content = replace(content, voicemail=step.content.voicemail)
+    b.put(step.evolve(content=content))
     b.note(STEP_EDITED, index=event.index, by=event.by)
 
 

@@ -66,10 +66,15 @@ class StepPlan:
 
 @dataclass(frozen=True)
 class StepContent:
-    """What the writer produced for one step. For voice, `body` is the spoken script."""
+    """What the writer produced for one step.
+
+    For voice, `body` is the live-answer script (a person picked up) and `voicemail` the message left on an
+    answering machine; the call's machine detection picks one. Without a voicemail script the live one serves.
+    """
 
     body: str
     subject: str | None = None
+    voicemail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ class GenerationRequest:
     skipped: dict[int, str] = field(default_factory=dict)  # steps that will not run → why
     sms_opt_out: bool = False  # the first text must carry opt-out wording (US and CA numbers)
     sms_max_segments: int = 2
+    voice_connect: bool = False  # a live call ends by connecting the lead to the template's connect number
     link_allowlist: tuple[str, ...] = ()
 
     @property

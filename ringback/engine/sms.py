@@ -7,8 +7,10 @@ single character outside GSM-7 (an emoji, "ő", a curly quote) switches the whol
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
-from ringback.engine.model import Channel, GenerationRequest, StepContent
+from ringback.engine.enrollment import StepState
+from ringback.engine.model import Channel, GenerationRequest, StepContent, StepStatus
 
 # GSM 03.38 basic set; the extension set costs two septets each.
 _GSM_BASIC = frozenset(
@@ -41,9 +43,21 @@ def segments(text: str) -> int:
     return 1 if units <= single else math.ceil(units / multi)
 
 
+def has_opt_out(text: str) -> bool:
+    """Whether a text tells how to opt out: carriers key on STOP, whatever the language around it."""
+    return "STOP" in text
+
+
 def needs_opt_out(phone: str | None) -> bool:
     """Whether a first text to this E.164 number should carry opt-out wording."""
     return bool(phone) and phone.startswith(OPT_OUT_REGIONS)
+
+
+def opt_out_step(steps: Sequence[StepState]) -> int | None:
+    """The index of the sequence's first text that will run, when its number expects opt-out wording.
+    Generated content gets the wording added (`finish_text`); a reviewer's edit must keep it."""
+    first = next((s for s in steps if s.channel is Channel.SMS and s.status != StepStatus.SKIPPED), None)
+    return first.index if first is not None and needs_opt_out(first.recipient) else None
 
 
 def opt_out_text(language: str) -> str:
@@ -55,7 +69,7 @@ def finish_text(request: GenerationRequest, index: int, content: StepContent) ->
     where expected, and the body is cut on a word boundary until the whole fits the template's segments."""
     first_text = next((plan.index for plan in request.runs if plan.channel is Channel.SMS), None)
     suffix = ""
-    if request.sms_opt_out and index == first_text and "STOP" not in content.body:
+    if request.sms_opt_out and index == first_text and not has_opt_out(content.body):
         suffix = " " + opt_out_text(request.language)
     words = content.body.split(" ")
     while len(words) > 1 and segments(" ".join(words) + suffix) > request.sms_max_segments:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ringback.engine.enrollment import StepState
-from ringback.engine.model import Channel, GenerationRequest, StepStatus
-from ringback.engine.sms import needs_opt_out
+from ringback.engine.model import GenerationRequest, StepStatus
+from ringback.engine.sms import opt_out_step
 from ringback.engine.template import TemplateDef
 
 
@@ -24,7 +24,6 @@ def generation_request(
 ) -> GenerationRequest:
     """Build the request from the template and the enrollment's steps (skipped ones say why)."""
     skipped = {step.index: step.note or "skipped" for step in steps if step.status == StepStatus.SKIPPED}
-    first_text = next((s for s in steps if s.channel is Channel.SMS and s.index not in skipped), None)
     sender = template.sender
     return GenerationRequest(
         template_name=template.name,
@@ -45,7 +44,8 @@ def generation_request(
         call_to_action=template.call_to_action,
         facts=template.facts,
         skipped=skipped,
-        sms_opt_out=first_text is not None and needs_opt_out(first_text.recipient),
+        sms_opt_out=opt_out_step(steps) is not None,
         sms_max_segments=template.sms_max_segments,
+        voice_connect=bool(template.connect_number),
         link_allowlist=template.link_allowlist,
     )

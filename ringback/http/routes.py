@@ -27,6 +27,7 @@ from ringback.http.resources.sequences import (
     StartSequenceResource,
 )
 from ringback.http.resources.templates import TemplateResource, TemplatesResource
+from ringback.http.resources.twilio_voice import TwilioVoiceResource
 from ringback.http.resources.unsubscribe import UnsubscribeResource
 from ringback.http.resources.webhooks import TwilioSmsResource, TwilioStatusResource
 from ringback.http.resources.workspace import WorkspaceResource
@@ -92,6 +93,7 @@ def table(deps: RouteDeps) -> list[tuple[Any, ...]]:
         ),
         ("/api/v1/contacts/{contact_id}/events", ContactEventsResource(deps.commands.contact_events)),
         ("/webhooks/twilio/status", TwilioStatusResource(twilio, deps.tell_supervisor, deps.hang_up)),
+        ("/webhooks/twilio/voice", TwilioVoiceResource(twilio)),
         (
             "/webhooks/twilio/sms",
             TwilioSmsResource(twilio, deps.commands.contact_events, s.reply_stops_sequence),

@@ -120,7 +120,9 @@ def create(
 
 
 def _step_state(row: Step) -> StepState:
-    content = StepContent(body=row.body, subject=row.subject) if row.body is not None else None
+    content = (
+        StepContent(body=row.body, subject=row.subject, voicemail=row.voicemail_body) if row.body is not None else None
+    )
     return StepState(
         index=row.index,
         channel=Channel(row.channel),
@@ -220,7 +222,9 @@ def save(
             step_changes: dict[str, Any] = {name: getattr(new, name) for name in _STEP_COLUMNS}
             step_changes["status"] = new.status.value
             if new.content != old.content and new.content is not None:
-                step_changes.update(subject=new.content.subject, body=new.content.body)
+                step_changes.update(
+                    subject=new.content.subject, body=new.content.body, voicemail_body=new.content.voicemail
+                )
             fastsql.update(Step, {"updated_at": now, **step_changes}, enrollment=state.id, index=new.index)
         add_events(workspace_id, state.id, list(timeline), now)
 
@@ -415,6 +419,8 @@ def _step_view(row: Step) -> dict[str, Any]:
         content = {key: row.body}
         if row.channel == Channel.EMAIL.value:
             content["subject"] = row.subject
+        if row.channel == Channel.VOICE.value:
+            content["voicemail_script"] = row.voicemail_body
     return {
         "id": row.id,
         "index": row.index,

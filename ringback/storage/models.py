@@ -196,7 +196,8 @@ class Step(BaseModel):
     status = CharField(max_length=20)
     scheduled_for = UTCDateTimeField(null=True)
     subject = TextField(null=True)
-    body = TextField(null=True)
+    body = TextField(null=True)  # for a call, the live-answer script
+    voicemail_body = TextField(null=True)  # a call's voicemail script
     attempts = IntegerField(default=0)
     provider = CharField(max_length=20, null=True)
     provider_id = CharField(max_length=200, null=True, index=True)
@@ -245,6 +246,7 @@ class SandboxDelivery(BaseModel):
     recipient = CharField(max_length=320)
     subject = TextField(null=True)
     body = TextField()
+    voicemail_body = TextField(null=True)  # a call's voicemail script
     created_at = UTCDateTimeField()
 
 

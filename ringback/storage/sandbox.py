@@ -14,9 +14,17 @@ from ringback.storage.timestamps import iso
 
 
 def record_once(
-    token: str, step_id: str, channel: str, recipient: str, subject: str | None, body: str, now: datetime
+    token: str,
+    step_id: str,
+    channel: str,
+    recipient: str,
+    subject: str | None,
+    body: str,
+    now: datetime,
+    voicemail: str | None = None,
 ) -> str:
-    """Record the send unless this token was recorded before; return the provider id either way."""
+    """Record the send unless this token was recorded before; return the provider id either way.
+    A call records both its scripts: which one would have played depends on who answers."""
     existing = SandboxDelivery.get_or_none(SandboxDelivery.token == token)
     if existing:
         return existing.provider_id
@@ -31,6 +39,7 @@ def record_once(
                 "recipient": recipient,
                 "subject": subject,
                 "body": body,
+                "voicemail_body": voicemail,
                 "created_at": now,
             }
             fastsql.insert(SandboxDelivery, row)
@@ -52,6 +61,7 @@ def deliveries(step_id: str | None = None) -> list[dict[str, Any]]:
             "to": r.recipient,
             "subject": r.subject,
             "body": r.body,
+            **({"voicemail": r.voicemail_body} if r.channel == "voice" else {}),
             "at": iso(r.created_at),
         }
         for r in query

@@ -18,7 +18,17 @@ from ringback.engine.content_guard import MAX_BODY_CHARS, MAX_SUBJECT_CHARS
 from ringback.engine.model import Channel, StepContent, StepPlan
 
 LEADS = Path(__file__).with_name("leads.jsonl")
-RULES = ("identity", "skipped_step_claims", "main_ask", "language", "opt_out", "links", "lengths", "variety")
+RULES = (
+    "identity",
+    "skipped_step_claims",
+    "main_ask",
+    "language",
+    "opt_out",
+    "links",
+    "lengths",
+    "variety",
+    "call_scripts",
+)
 
 SENDER = {"name": "Dana Whitfield", "company": "Ringback", "title": "Account Executive"}
 ALLOWED_HOST = "ringback.example"
@@ -56,6 +66,7 @@ _TOPIC_WORDS = {
 _LINK_LIKE = re.compile(r"\b(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:ly|com|net|org|io|test|co|me)\b(?:/\S*)?", re.I)
 _CONTACT_LIKE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d ().-]{7,}\d")
 _OPT_OUT = re.compile(r"\bSTOP\b")
+_QUESTION = re.compile(r"[?¿]")
 _MAX_SUBJECT = 78  # what a phone shows without cutting; the guard's hard cap is MAX_SUBJECT_CHARS
 
 
@@ -130,6 +141,7 @@ def check(
     problems += _links(texts)
     problems += _lengths(runs, texts, sms_segments)
     problems += _variety(runs, texts)
+    problems += _call_scripts(runs, texts)
     return problems
 
 
@@ -155,7 +167,8 @@ def _skipped_step_claims(runs: Sequence[StepPlan], texts: Mapping[int, StepConte
         if not called_before and step.channel is not Channel.VOICE and _CALL_CLAIM.search(body):
             problems.append(Problem("skipped_step_claims", f"step {step.index} mentions a call that never happened"))
         writes_later = any(later.channel is not Channel.VOICE for later in runs[position + 1 :])
-        if step.channel is Channel.VOICE and not writes_later and _MESSAGE_PROMISE.search(body):
+        spoken = f"{body} {texts[step.index].voicemail or ''}"
+        if step.channel is Channel.VOICE and not writes_later and _MESSAGE_PROMISE.search(spoken):
             problems.append(Problem("skipped_step_claims", f"step {step.index} promises a message that never comes"))
     return problems
 
@@ -186,7 +199,7 @@ def _opt_out(lead: Lead, runs: Sequence[StepPlan], texts: Mapping[int, StepConte
 def _links(texts: Mapping[int, StepContent]) -> list[Problem]:
     problems = []
     for index, content in texts.items():
-        text = f"{content.subject or ''} {content.body}"
+        text = f"{content.subject or ''} {content.body} {content.voicemail or ''}"
         links = [link for link in _LINK_LIKE.findall(text) if ALLOWED_HOST not in link]
         contacts = _CONTACT_LIKE.findall(text)
         if links or contacts:
@@ -200,7 +213,7 @@ def _lengths(
     problems = []
     for step in runs:
         content = texts[step.index]
-        if len(content.body) > MAX_BODY_CHARS[step.channel]:
+        if max(len(content.body), len(content.voicemail or "")) > MAX_BODY_CHARS[step.channel]:
             problems.append(Problem("lengths", f"step {step.index} body is too long"))
         if content.subject and len(content.subject) > min(_MAX_SUBJECT, MAX_SUBJECT_CHARS):
             problems.append(Problem("lengths", f"step {step.index} subject is too long"))
@@ -217,6 +230,22 @@ def _variety(runs: Sequence[StepPlan], texts: Mapping[int, StepContent]) -> list
         if line in seen:
             problems.append(Problem("variety", f"steps {seen[line]} and {step.index} close with {line!r}"))
         seen.setdefault(line, step.index)
+    return problems
+
+
+def _call_scripts(runs: Sequence[StepPlan], texts: Mapping[int, StepContent]) -> list[Problem]:
+    """A call speaks to a person with a question, and to a voicemail with none (nobody is there to answer)."""
+    problems = []
+    for step in runs:
+        content = texts[step.index]
+        if step.channel is not Channel.VOICE:
+            continue
+        if not content.voicemail:
+            problems.append(Problem("call_scripts", f"step {step.index} has no voicemail script"))
+        elif _QUESTION.search(content.voicemail):
+            problems.append(Problem("call_scripts", f"step {step.index} asks a question on a voicemail"))
+        if not _QUESTION.search(content.body):
+            problems.append(Problem("call_scripts", f"step {step.index} asks a person who answers nothing"))
     return problems
 
 

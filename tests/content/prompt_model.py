@@ -45,12 +45,14 @@ def answer(body: dict[str, Any]) -> str:
         facts=tuple(re.findall(r"^- (?!step )(.+)$", user.split("Product facts you may state:")[1], re.MULTILINE)),
         skipped={index: "will not run" for index, _, rest in plan if rest.startswith("will not run")},
         sms_max_segments=int(match.group(1)) if (match := _SEGMENTS.search(user)) else 2,
+        voice_connect="offering to connect the lead" in user,
     )
     steered = " ".join(_STEERED.findall(notes))
     steps = []
     for index, content in OfflineWriter().write(request).steps.items():
         body_text = f"{content.body} {steered}".strip()
-        steps.append({"index": index, "subject": content.subject, "body": body_text})
+        voicemail = f"{content.voicemail} {steered}".strip() if content.voicemail else None
+        steps.append({"index": index, "subject": content.subject, "body": body_text, "voicemail": voicemail})
     return json.dumps({"steps": steps}, ensure_ascii=False)
 
 

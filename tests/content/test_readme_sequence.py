@@ -41,5 +41,7 @@ def test_readme_shows_what_the_seed_lead_really_receives():
 
     for content in written.values():
         assert _words(content.body) in section
+        if content.voicemail:
+            assert _words(content.voicemail) in section
         if content.subject:
             assert content.subject in section

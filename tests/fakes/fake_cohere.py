@@ -202,7 +202,15 @@ def _valid_steps(body: dict[str, Any]) -> dict[str, Any]:
     steps = []
     for index, channel in _WANTED_STEP.findall(user):
         subject = f"Subject for step {index}" if channel == "email" else None
-        steps.append({"index": int(index), "subject": subject, "body": f"Generated {channel} body for step {index}."})
+        voicemail = f"Generated voicemail for step {index}." if channel == "voice" else None
+        steps.append(
+            {
+                "index": int(index),
+                "subject": subject,
+                "body": f"Generated {channel} body for step {index}.",
+                "voicemail": voicemail,
+            }
+        )
     return {"steps": steps}
 
 

@@ -12,7 +12,10 @@ Account, with Twilio's Basic auth, form-encoded bodies, JSON resources and JSON 
 Validation mirrors Twilio where tests need it: a "To" that is not E.164 gets 400 / 21211.
 
 Twilio also calls us: `webhook(public_url, path, params)` builds the form body and headers of a
-webhook POST signed the way Twilio signs it (`RequestValidator.compute_signature`).
+webhook POST signed the way Twilio signs it (`RequestValidator.compute_signature`), and
+`answer_call(call_sid, answered_by, reach=...)` plays a call being picked up: like Twilio, it fetches the
+call's TwiML `Url` with `AnsweredBy` (when detection was asked for), signed for that URL, and returns the
+TwiML our server answered.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ import base64
 import json
 import re
 import threading
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
@@ -89,6 +93,7 @@ class _State:
     scripts: list[_Script] = field(default_factory=list)
     hangs: int = 0
     calls: dict[str, dict] = field(default_factory=dict)
+    call_params: dict[str, dict[str, str]] = field(default_factory=dict)  # what each call was created with
     lock: threading.Lock = field(default_factory=threading.Lock)
     released: threading.Event = field(default_factory=threading.Event)
 
@@ -120,6 +125,36 @@ class FakeTwilio:
         """The next `count` requests are read but never answered until the server stops."""
         with self._state.lock:
             self._state.hangs += count
+
+    def answer_call(self, call_sid: str, answered_by: str, reach: str | None = None, timeout: float = 10.0) -> str:
+        """The TwiML our server gives when `answered_by` picks up the call. Twilio signs the URL it was given;
+        `reach` ("http://127.0.0.1:PORT") is where that URL's server really listens, as behind a proxy."""
+        with self._state.lock:
+            params = dict(self._state.call_params[call_sid])
+        url = params["Url"]
+        form = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": API_VERSION,
+            "CallSid": call_sid,
+            "CallStatus": "in-progress",
+            "Direction": "outbound-api",
+            "From": params["From"],
+            "To": params["To"],
+        }
+        if params.get("MachineDetection") and params.get("AsyncAmd") != "true":
+            # Twilio reports who answered here only for synchronous detection; async AMD posts it later.
+            form["AnsweredBy"] = answered_by
+        signature = RequestValidator(self.auth_token).compute_signature(url, form)
+        parts = urlsplit(url)
+        target = url if reach is None else f"{reach}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+        request = urllib.request.Request(
+            target,
+            data=urlencode(form).encode(),
+            method=params.get("Method", "POST"),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # loopback only, in tests
+            return response.read().decode()
 
     def start(self) -> FakeTwilio:
         state = self._state
@@ -211,6 +246,7 @@ class _TwilioHandler(BaseHTTPRequestHandler):
             call = _create_call(self.state.account_sid, params)
             with self.state.lock:
                 self.state.calls[call["sid"]] = call
+                self.state.call_params[call["sid"]] = params
             return 201, call
         if route == ("POST", "Calls", True):
             return 200, _update_call(self.state, match["item"], params)

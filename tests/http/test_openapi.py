@@ -439,7 +439,8 @@ def test_rate_limited(make_node, clock):
 
 def test_webhooks_refuse_unsigned_callbacks(checked):
     form = {"headers": {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "forged"}}
-    for path in ("/webhooks/twilio/status?step=stp_01M8H2T3EBKBRJN475K0AAC037", "/webhooks/twilio/sms"):
+    step = "step=stp_01M8H2T3EBKBRJN475K0AAC037"
+    for path in (f"/webhooks/twilio/status?{step}", f"/webhooks/twilio/voice?{step}", "/webhooks/twilio/sms"):
         refused = checked.post(path, key=NO_KEY, body="MessageStatus=delivered&Body=STOP", **form)
         assert refused.status_code == 403 and _code(refused) == "forbidden"
 

@@ -202,6 +202,7 @@ def test_edit_then_approve_sends_the_edited_first_step_in_the_sandbox(api, pendi
     [delivery] = sandbox.deliveries()
     assert delivery["step_id"] == done["steps"][0]["id"] and delivery["channel"] == "voice"
     assert delivery["body"] == EDITED_SCRIPT  # a voice script is one line; the browser's CRLF is gone
+    assert delivery["voicemail"] == done["steps"][0]["voicemail_script"]  # the untouched voicemail stays
     assert done["review"]["decided_by"] == "review-link" and done["review"]["state"] == "approved"
     kinds = [(e["kind"], e.get("detail", {}).get("by")) for e in done["timeline"]]
     assert ("review.step_edited", "review-link") in kinds and ("review.approved", "review-link") in kinds
@@ -236,6 +237,7 @@ def test_save_keeps_it_pending_and_shows_the_edit(api, pending, token):
         ({"step_1_body": "   "}, "body is empty"),
         ({"step_1_body": "Mire https://evil.example/x"}, "link not in the template's allow-list"),
         ({"step_1_subject": ""}, "email subject is empty"),
+        ({"step_0_voicemail": "  "}, "voicemail_script is empty"),
     ],
 )
 def test_an_invalid_edit_is_refused_with_the_typed_text_kept(api, pending, token, fields, problem):
@@ -437,3 +439,95 @@ def test_without_an_admin_address_the_timeline_says_nobody_was_emailed(node, clo
     assert status["timeline"][-2]["detail"]["recipients"] == []
     assert "no admin email address" in status["status_reason"]
     assert [e["enrollment_id"] for e in api.get("/api/v1/review-queue").json["data"]] == [enrollment_id]
+
+
+# --- the two scripts of a call, and the opt-out line of a first text ------------------------------------
+
+SMS_FIRST = {
+    "name": "Text first",
+    "goal": "Book a demo.",
+    "allowed_channels": ["sms", "email"],
+    "steps": [{"channel": "sms", "delay_seconds": 0}, {"channel": "email", "delay_seconds": 3600}],
+    "sender": {"name": "Dana", "company": "Ringback", "email": "dana@example.com", "phone": "+14155550100"},
+}
+US_PHONE = ["+14155550123"]
+
+
+def test_the_page_shows_and_saves_the_voicemail_script(api, pending, token):
+    voicemail = view(api, pending)["steps"][0]["voicemail_script"]
+    page = api.client.simulate_get(f"/review/{token}").text
+    assert 'name="step_0_voicemail"' in page and voicemail.split(".")[0] in page
+    assert 'name="step_1_voicemail"' not in page  # an email has no voicemail
+
+    response = decide(api, token, "save", step_0_voicemail="Hola Maria,\r\nle llamo de Acme. Hasta pronto.")
+
+    assert response.status_code == 200 and "Saved 1 edited step(s)." in response.text
+    edited = wait_for(lambda: (s := view(api, pending)["steps"][0])["voicemail_script"] != voicemail and s)
+    assert edited["voicemail_script"] == "Hola Maria, le llamo de Acme. Hasta pronto."
+
+
+def test_the_api_edits_a_voicemail_script_and_keeps_it_when_only_the_live_script_changes(api, pending):
+    path = f"/api/v1/sequences/enrollments/{pending}/steps/0"
+    assert api.patch(path, {"script": "¿Hola?", "voicemail_script": "Le dejo un mensaje."}).status_code == 200
+    wait_for(lambda: view(api, pending)["steps"][0]["voicemail_script"] == "Le dejo un mensaje.")
+
+    assert api.patch(path, {"script": "Hola Maria, ¿tiene un momento?"}).status_code == 200
+
+    step = wait_for(lambda: (s := view(api, pending)["steps"][0])["script"].startswith("Hola Maria") and s)
+    assert step["voicemail_script"] == "Le dejo un mensaje."
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"script": "Hola", "voicemail_script": 7}, "voicemail_script", "must be a string"),
+        ({"script": "Hola", "voicemail_script": " "}, "steps[0]", "voicemail_script is empty"),
+        ({"script": "Hola", "voicemail": "x"}, "body", "voicemail_script for voice"),
+    ],
+)
+def test_a_bad_voicemail_edit_is_a_422_naming_it(api, pending, body, field, message):
+    before = snapshot(api, pending)
+
+    response = api.patch(f"/api/v1/sequences/enrollments/{pending}/steps/0", body)
+
+    assert response.status_code == 422
+    assert response.json["error"]["details"]["field"] == field and message in response.json["error"]["message"]
+    assert snapshot(api, pending) == before
+
+
+@pytest.fixture
+def pending_text(api) -> str:
+    created = api.post("/api/v1/templates", SMS_FIRST)
+    assert created.status_code == 201, created.json
+    body = seed_lead(created.json["id"], auto_approve=False)
+    body["contact"] = {**body["contact"], "phone_numbers": US_PHONE, "language": "en"}
+    response = api.post("/api/v1/sequences/start", body)
+    assert response.status_code == 202, response.json
+    wait_for(lambda: view(api, response.json["enrollment_id"])["status"] == "pending_approval")
+    return response.json["enrollment_id"]
+
+
+def test_an_api_edit_that_drops_the_opt_out_line_of_a_first_text_to_the_us_is_refused(api, pending_text):
+    assert "Reply STOP to opt out." in view(api, pending_text)["steps"][0]["body"]
+    before = snapshot(api, pending_text)
+
+    refused = api.patch(f"/api/v1/sequences/enrollments/{pending_text}/steps/0", {"body": "Hi Maria, free today?"})
+
+    assert refused.status_code == 422
+    error = refused.json["error"]
+    assert error["code"] == "validation_error" and error["details"]["field"] == "steps[0]"
+    assert "must tell how to opt out" in error["message"] and '"Reply STOP to opt out."' in error["message"]
+    assert snapshot(api, pending_text) == before
+    kept = {"body": "Hi Maria, free today? Reply STOP to opt out."}
+    assert api.patch(f"/api/v1/sequences/enrollments/{pending_text}/steps/0", kept).status_code == 200
+
+
+def test_the_review_page_refuses_the_same_edit_and_says_what_to_add(api, node, clock, pending_text):
+    token = review_token(node, clock, pending_text)
+    before = snapshot(api, pending_text)
+
+    response = decide(api, token, "approve", step_0_body="Hi Maria, free today?")
+
+    assert response.status_code == 422
+    assert "must tell how to opt out" in response.text and "Reply STOP to opt out." in response.text
+    assert snapshot(api, pending_text) == before

@@ -65,7 +65,7 @@ def test_happy_path_sends_a_structured_chat_request(fake, writer):
 
     assert written.model == f"cohere:{MODEL}" == writer.name
     assert written.steps == {
-        1: StepContent(body="Generated voice body for step 1."),
+        1: StepContent(body="Generated voice body for step 1.", voicemail="Generated voicemail for step 1."),
         2: StepContent(body="Generated email body for step 2.", subject="Subject for step 2"),
     }
     [sent] = fake.requests

@@ -6,7 +6,7 @@ Twilio's side of the conversation (status callbacks) is signed the way Twilio si
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from xml.etree import ElementTree
 
@@ -15,6 +15,7 @@ import pytest
 
 from ringback.demo import bootstrap
 from ringback.engine.model import Channel
+from ringback.http.app import HttpServer
 from ringback.node import Providers
 from ringback.providers.channels.smtp import SmtpChannel
 from ringback.providers.channels.twilio_channel import TwilioChannel
@@ -53,6 +54,21 @@ def live(start_live) -> Api:
     return start_live()
 
 
+@pytest.fixture
+def serve() -> Iterator[Callable[[Api], str]]:
+    """Serve an Api's app over real HTTP on loopback, where the fake Twilio can fetch a call's TwiML."""
+    servers: list[HttpServer] = []
+
+    def start(api: Api) -> str:
+        server = HttpServer(api.client.app, host="127.0.0.1", port=0, threads=2, max_body_bytes=64_000).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.port}"
+
+    yield start
+    for server in servers:
+        server.close()
+
+
 def start(api: Api) -> str:
     response = api.post("/api/v1/sequences/start", seed_lead(api.template_id))
     assert response.status_code == 202, response.json
@@ -83,9 +99,8 @@ def test_the_seed_lead_is_called_in_spanish_and_twilios_callbacks_land(live, twi
 
     [call] = calls(twilio)
     assert call.param("To") == MARIA and call.param("From") == SENDER_PHONE
-    say = ElementTree.fromstring(call.param("Twiml")).find("Say")
-    assert say.get("language") == "es-ES"
-    assert "Maria" in say.text
+    assert call.param("Url") == f"{PUBLIC_URL}/webhooks/twilio/voice?step={step['id']}"
+    assert "Twiml" not in call.form
     callback = call.param("StatusCallback")
     assert callback == f"{PUBLIC_URL}/webhooks/twilio/status?step={step['id']}"
     assert step["provider"] == "twilio" and step["provider_id"].startswith("CA")
@@ -182,3 +197,34 @@ def test_an_answering_machine_is_hung_up_on_in_hangup_mode(start_live, twilio):
     assert human.status_code == machine.status_code == 200
     [hang_up] = [r for r in twilio.requests if r.path.endswith(f"/Calls/{sid}.json")]
     assert hang_up.param("Status") == "completed"
+
+
+def test_a_person_hears_the_live_script_and_a_voicemail_gets_the_message_after_the_beep(live, twilio, serve):
+    """Twilio fetches the call's TwiML from our signed endpoint once it knows who answered."""
+    reach = serve(live)
+    step = step_when(live, start(live), 0, lambda s: s["state"] == "sent")
+    [call] = calls(twilio)
+    assert call.param("MachineDetection") == "DetectMessageEnd"
+
+    person = ElementTree.fromstring(twilio.answer_call(step["provider_id"], "human", reach))
+    machine = ElementTree.fromstring(twilio.answer_call(step["provider_id"], "machine_end_beep", reach))
+
+    assert [child.tag for child in person] == ["Pause", "Say"]
+    assert person.find("Say").text == step["script"]
+    assert person.find("Say").get("language") == "es-ES"
+    assert "¿" in step["script"]  # a person is asked something
+    assert [child.tag for child in machine] == ["Say"]
+    assert machine.find("Say").text == step["voicemail_script"]
+    assert machine.find("Say").get("language") == "es-ES"
+    assert "¿" not in step["voicemail_script"] and "?" not in step["voicemail_script"]
+    assert "Maria" in step["voicemail_script"] and "devolverme la llamada" in step["voicemail_script"]
+
+
+def test_without_detection_whoever_answers_hears_the_live_script(start_live, twilio, serve):
+    api = start_live(machine_detection="off")
+    reach = serve(api)
+    step = step_when(api, start(api), 0, lambda s: s["state"] == "sent")
+
+    said = ElementTree.fromstring(twilio.answer_call(step["provider_id"], "machine_end_beep", reach)).find("Say")
+
+    assert said.text == step["script"]

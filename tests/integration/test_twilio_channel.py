@@ -83,6 +83,16 @@ def test_voice_call_carries_escaped_twiml_and_status_events(channel, twilio):
     assert receipt.provider_id.startswith("CA")
 
 
+def test_a_call_with_our_twiml_endpoint_is_placed_with_its_url_instead_of_inline_twiml(channel, twilio):
+    url = "https://ringback.example/webhooks/twilio/voice?step=01HXSTEP"
+    channel.send(outbound(Channel.VOICE, voice_url=url, voicemail_body="Le dejo un mensaje."))
+
+    request = twilio.requests[0]
+    assert (request.param("Url"), request.param("Method")) == (url, "POST")
+    assert "Twiml" not in request.form
+    assert request.param("MachineDetection") == "DetectMessageEnd"
+
+
 def test_voicemail_mode_waits_for_the_beep(channel, twilio):
     channel.send(outbound(Channel.VOICE))
 

@@ -10,7 +10,8 @@ from ringback.engine.events import TimelineEntry
 from ringback.engine.lead import ContactInput
 from ringback.engine.locale import LanguageChoice, TimezoneChoice
 from ringback.engine.model import Channel, EnrollmentStatus, StepContent, StepStatus
-from ringback.storage import contacts, enrollments, templates
+from ringback.engine.voice import CallScripts
+from ringback.storage import contacts, enrollments, templates, voice_calls
 from tests.storage.conftest import NOW
 
 SPANISH = LanguageChoice("es", "explicit")
@@ -71,7 +72,7 @@ def test_save_then_load_gives_back_the_saved_state(setup, workspace):
     after = after.with_step(
         before.step(0).evolve(
             status=StepStatus.SENT,
-            content=StepContent(body="Hola Maria, te llamo de Acme."),
+            content=StepContent(body="Hola Maria, ¿tiene un momento?", voicemail="Hola Maria, le llamo de Acme."),
             attempts=1,
             provider="sandbox",
             provider_id="sbx_01HV0000000000000000000000",
@@ -95,8 +96,17 @@ def test_save_then_load_gives_back_the_saved_state(setup, workspace):
     assert enrollments.find_step_by_provider_id("sbx_01HV0000000000000000000000") == (workspace.id, enrollment_id, 0)
     view = enrollments.enrollment_view(workspace.id, enrollment_id)
     assert [entry["kind"] for entry in view["timeline"]] == ["enrollment.created", "step.sent", "step.scheduled"]
-    assert view["steps"][0]["script"] == "Hola Maria, te llamo de Acme."
+    assert view["steps"][0]["script"] == "Hola Maria, ¿tiene un momento?"
+    assert view["steps"][0]["voicemail_script"] == "Hola Maria, le llamo de Acme."
     assert view["steps"][1]["subject"] == "Precios"
+    assert "voicemail_script" not in view["steps"][1]
+    step_id = view["steps"][0]["id"]
+    assert voice_calls.call_scripts(step_id) == CallScripts(
+        "Hola Maria, ¿tiene un momento?", "Hola Maria, le llamo de Acme.", "es", None
+    )
+    assert voice_calls.call_scripts(view["steps"][1]["id"]) is None  # an email is no call
+    assert voice_calls.call_scripts(view["steps"][2]["id"]) is None  # not written yet
+    assert voice_calls.call_scripts("stp_01HV0000000000000000000000") is None
     assert view["metadata"] == {"lead_id": "84211"}
     assert view["review"] == {"required": False, "state": "auto_approved"}
 

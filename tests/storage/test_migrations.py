@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ringback.storage.db import is_sqlite, open_database, ping
-from ringback.storage.migrations import SchemaTooNew, migrate
+from ringback.storage.migrations import SchemaTooNew, _available, migrate
 from ringback.storage.models import ALL_MODELS, SchemaVersion
 
 PRAGMAS = ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
@@ -15,9 +15,11 @@ def test_first_run_creates_every_table_and_records_the_version(fresh_database):
     version = migrate(fresh_database)
 
     assert version >= 1
-    assert [row.version for row in SchemaVersion.select().order_by(SchemaVersion.version)] == list(
-        range(1, version + 1)
-    )
+    # Every migration shipped, in order (numbers are never reused, so a branch's may leave a gap).
+    assert [row.version for row in SchemaVersion.select().order_by(SchemaVersion.version)] == [
+        number for number, _ in _available()
+    ]
+    assert version == _available()[-1][0]
     tables = set(fresh_database.get_tables())
     assert {model._meta.table_name for model in ALL_MODELS} <= tables
     assert ping(fresh_database)
@@ -99,6 +101,18 @@ def test_a_database_from_before_0004_gains_the_default_sender_column(fresh_datab
     assert migrate(fresh_database) >= 4
 
     assert "default_sender" in {column.name for column in fresh_database.get_columns("workspace")}
+
+
+def test_a_database_from_before_0006_gains_the_voicemail_script_columns(fresh_database):
+    migrate(fresh_database)
+    for table in ("step", "sandbox_delivery"):
+        fresh_database.execute_sql(f"ALTER TABLE {table} DROP COLUMN voicemail_body")
+    SchemaVersion.delete().where(SchemaVersion.version == 6).execute()
+
+    assert migrate(fresh_database) >= 6
+
+    for table in ("step", "sandbox_delivery"):
+        assert "voicemail_body" in {column.name for column in fresh_database.get_columns(table)}
 
 
 def test_a_database_migrated_by_a_newer_version_is_refused_and_left_alone(database):

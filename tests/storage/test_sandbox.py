@@ -39,6 +39,13 @@ def test_deliveries_show_what_would_have_been_sent(database):
     assert len(sandbox.deliveries()) == 2
 
 
+def test_a_call_records_both_its_scripts(database):
+    sandbox.record_once("stp_3:1", "stp_3", "voice", "+34911234567", None, "¿Hablamos?", NOW, "Le dejo un mensaje.")
+
+    (call,) = sandbox.deliveries("stp_3")
+    assert (call["body"], call["voicemail"]) == ("¿Hablamos?", "Le dejo un mensaje.")
+
+
 def test_concurrent_sends_of_one_token_record_one_delivery(database, run_concurrently):
     for round_number in range(3):
         token = f"stp_1:{round_number}"

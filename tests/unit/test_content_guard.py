@@ -221,3 +221,37 @@ def test_dotted_words_without_a_real_top_level_domain_are_text(text):
     result = validate_edit(Channel.EMAIL, email(text), ())
     assert result.content.body == text
     assert result.problems == ()
+
+
+def test_a_calls_voicemail_script_is_cleaned_like_its_live_script():
+    call = StepContent(body="Hi Maria, is now good?", voicemail="Hi Maria.\n\nCall +1 415 555 0100 or see https://evil.test")
+    result = guard(Channel.VOICE, call, ALLOW)
+    assert result.content.voicemail == "Hi Maria. Call or see"
+    assert set(result.removed_links) == {"+1 415 555 0100", "https://evil.test"}
+    assert result.problems == ()
+    long = guard(Channel.VOICE, StepContent(body="Hi.", voicemail="word " * 400), ALLOW).content.voicemail
+    assert len(long) <= MAX_BODY_CHARS[Channel.VOICE]
+
+
+def test_validate_edit_checks_the_voicemail_script_and_names_it():
+    long = validate_edit(Channel.VOICE, StepContent(body="Hi.", voicemail="word " * 400), ALLOW)
+    assert long.problems == ("voicemail_script is longer than 1500 characters",)
+    empty = validate_edit(Channel.VOICE, StepContent(body="Hi.", voicemail="  "), ALLOW)
+    assert empty.problems == ("voicemail_script is empty",)
+    stray = validate_edit(Channel.SMS, StepContent(body="Hi.", voicemail="Hi."), ALLOW)
+    assert stray.problems == ("voicemail_script is only for voice steps",)
+    kept = validate_edit(Channel.VOICE, StepContent(body="Hola.", voicemail="Hola,\nadiós."), ALLOW)
+    assert kept.problems == () and kept.content.voicemail == "Hola, adiós."
+
+
+def test_an_edit_of_the_first_text_to_a_north_american_number_must_keep_opt_out_wording():
+    """Issue 12: an admin edit could remove the opt-out line generated content carries."""
+    edit = StepContent(body="Hola Ana, ¿hablamos esta semana?")
+    refused = validate_edit(Channel.SMS, edit, ALLOW, opt_out_language="es")
+    assert refused.problems == (
+        'body: the first text to a US or Canadian number must tell how to opt out; '
+        'end it with "Responda STOP para darse de baja."',
+    )
+    kept = StepContent(body="Hola Ana, ¿hablamos? Responda STOP para darse de baja.")
+    assert validate_edit(Channel.SMS, kept, ALLOW, opt_out_language="es").problems == ()
+    assert validate_edit(Channel.SMS, edit, ALLOW).problems == ()  # not the first text, or not +1

@@ -107,15 +107,66 @@ def test_no_claim_about_a_call_that_is_skipped():
 def test_no_promise_of_a_message_that_is_skipped():
     """Issue 12: a phone-only lead heard "I'll also send you a message" although both emails were skipped."""
     skipped = make_request(language="en", steps=VOICE_FIRST, wanted=(0,), skipped={1: "no email", 2: "no email"})
-    assert "send you" not in OfflineWriter().write(skipped).steps[0].body
-    planned = OfflineWriter().write(make_request(language="en", steps=VOICE_FIRST, wanted=(0,)))
-    assert "I'll also send you a short message" in planned.steps[0].body
+    call = OfflineWriter().write(skipped).steps[0]
+    assert "send you" not in call.body and "send you" not in call.voicemail
+    planned = OfflineWriter().write(make_request(language="en", steps=VOICE_FIRST, wanted=(0,))).steps[0]
+    assert "I'll also send you a short message" in planned.voicemail
 
 
 def test_a_call_does_not_ask_for_15_minutes():
-    script = OfflineWriter().write(make_request(language="en", steps=VOICE_FIRST, wanted=(0,))).steps[0].body
-    assert "15 minutes" not in script
-    assert "call me back" in script
+    call = OfflineWriter().write(make_request(language="en", steps=VOICE_FIRST, wanted=(0,))).steps[0]
+    for script in (call.body, call.voicemail):
+        assert "15 minutes" not in script
+        assert "call me back" in script.lower()
+
+
+# language → (the live script's direct question without and with a connect number, a word of the call back)
+CALL_WORDS = {
+    "en": ("Would you like to go through it together?", "Is now a good moment to talk about it?", "call me back"),
+    "es": ("¿Le gustaría que lo veamos juntos?", "¿Le viene bien hablarlo ahora?", "devolverme la llamada"),
+    "fr": ("Souhaitez-vous que nous en parlions ensemble ?", "Est-ce un bon moment pour en parler ?", "rappeler"),
+    "de": ("Möchten Sie das gemeinsam durchgehen?", "Passt es Ihnen gerade, kurz darüber zu sprechen?", "zurück"),
+    "pt": ("Gostaria de ver isso juntos?", "Agora é um bom momento para conversarmos sobre isso?", "ligar de volta"),
+    "it": ("Le andrebbe di vederlo insieme?", "Le va bene parlarne adesso?", "richiamarmi"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(CALL_WORDS))
+@pytest.mark.parametrize("connect", [False, True])
+def test_a_call_has_a_live_script_with_a_question_and_a_voicemail_without_one(language, connect):
+    question, connect_question, call_back = CALL_WORDS[language]
+    request = make_request(language=language, steps=VOICE_FIRST, wanted=(0,), voice_connect=connect)
+    call = OfflineWriter().write(request).steps[0]
+    greeting = EXPECTED[language][0]
+    assert call.body.startswith(greeting) and call.voicemail.startswith(greeting)
+    assert "Ana Ruiz" in call.body and "Acme" in call.body
+    assert EXPECTED[language][1] in call.body  # the ask, in short
+    assert (connect_question if connect else question) in call.body
+    assert (question if connect else connect_question) not in call.body
+    assert len(call.body) < len(call.voicemail)
+    assert "?" not in call.voicemail and "¿" not in call.voicemail
+    assert call_back in call.voicemail.lower()
+    assert guard(Channel.VOICE, call, ()).problems == ()
+
+
+PROMISE = {
+    "en": "I'll also send you",
+    "es": "También le enviaré",
+    "fr": "Je vous envoie aussi",
+    "de": "Ich schicke Ihnen außerdem",
+    "pt": "Também vou enviar",
+    "it": "Le invierò anche",
+}
+
+
+@pytest.mark.parametrize("language", sorted(PROMISE))
+def test_a_voicemail_promises_a_written_message_only_when_one_follows(language):
+    steps = (StepPlan(0, Channel.EMAIL, 0), StepPlan(1, Channel.VOICE, 600), StepPlan(2, Channel.SMS, 86_400))
+    alone = OfflineWriter().write(make_request(language=language, steps=steps, wanted=(1,), skipped={2: "x"}))
+    followed = OfflineWriter().write(make_request(language=language, steps=steps, wanted=(1,)))
+    assert PROMISE[language] not in alone.steps[1].voicemail
+    assert PROMISE[language] in followed.steps[1].voicemail
+    assert PROMISE[language] not in followed.steps[1].body  # the live call asks; it promises nothing
 
 
 def test_the_main_ask_and_its_specifics_are_addressed():

@@ -105,26 +105,27 @@ def test_response_schema_shape():
     schema = response_schema(make_request())
     assert schema["required"] == ["steps"]
     item = schema["properties"]["steps"]["items"]
-    assert item["required"] == ["index", "subject", "body"]
+    assert item["required"] == ["index", "subject", "body", "voicemail"]
     assert item["properties"]["index"] == {"type": "integer"}
     assert item["properties"]["subject"] == {"type": ["string", "null"]}
     assert item["properties"]["body"] == {"type": "string"}
+    assert item["properties"]["voicemail"] == {"type": ["string", "null"]}
 
 
 def answer(*steps) -> str:
     return json.dumps({"steps": list(steps)})
 
 
-VOICE = {"index": 1, "subject": None, "body": "Hola Maria"}
-EMAIL = {"index": 2, "subject": "Precios", "body": "Hola Maria,\n..."}
-SMS = {"index": 3, "subject": None, "body": "Hola"}
+VOICE = {"index": 1, "subject": None, "body": "Hola Maria, ¿le viene bien ahora?", "voicemail": "Hola Maria."}
+EMAIL = {"index": 2, "subject": "Precios", "body": "Hola Maria,\n...", "voicemail": None}
+SMS = {"index": 3, "subject": None, "body": "Hola", "voicemail": None}
 
 
 def test_parse_valid_answer_in_wanted_order():
     steps = parse_steps(answer(SMS, EMAIL, VOICE), make_request())
     assert list(steps) == [1, 2, 3]
     assert steps[2] == StepContent(body="Hola Maria,\n...", subject="Precios")
-    assert steps[1] == StepContent(body="Hola Maria")
+    assert steps[1] == StepContent(body="Hola Maria, ¿le viene bien ahora?", voicemail="Hola Maria.")
 
 
 def test_parse_drops_a_subject_outside_email():
@@ -140,9 +141,12 @@ def test_parse_drops_a_subject_outside_email():
         (json.dumps({"steps": [VOICE, EMAIL, SMS], "note": "hi"}), "exactly one key"),
         (answer(VOICE, EMAIL), "missing"),
         (answer(VOICE, EMAIL, SMS, VOICE), "more than once"),
-        (answer(VOICE, EMAIL, SMS, {"index": 4, "subject": None, "body": "x"}), "number of a step"),
+        (answer(VOICE, EMAIL, SMS, {**SMS, "index": 4}), "number of a step"),
         (answer(VOICE, EMAIL, {**SMS, "extra": 1}), "exactly the keys"),
         (answer(VOICE, EMAIL, {"index": 3, "body": "x"}), "exactly the keys"),
+        (answer({**VOICE, "voicemail": None}, EMAIL, SMS), "needs a voicemail script"),
+        (answer({**VOICE, "voicemail": " "}, EMAIL, SMS), "needs a voicemail script"),
+        (answer({k: v for k, v in VOICE.items() if k != "voicemail"}, EMAIL, SMS), "exactly the keys"),
         (answer({**VOICE, "index": True}, EMAIL, SMS), "number of a step"),
         (answer({**VOICE, "index": "1"}, EMAIL, SMS), "number of a step"),
         (answer(VOICE, EMAIL, {**SMS, "body": 3}), "non-empty string"),
@@ -195,3 +199,13 @@ def test_the_leads_ask_goes_in_as_structured_data_and_template_facts_as_the_only
 def test_texts_are_told_their_segment_limit():
     _, user = build_prompt(make_request(sms_max_segments=1))
     assert "- step 3 (sms):" in user and "it must fit 1 SMS segments" in user
+
+
+@pytest.mark.parametrize("connect", [True, False])
+def test_calls_ask_for_a_live_and_a_voicemail_script(connect):
+    system, user = build_prompt(make_request(voice_connect=connect))
+    assert "live-answer script" in system and "voicemail script asks nothing" in system
+    call = next(line for line in user.splitlines() if line.startswith("- step 1 (voice):"))
+    assert "`body` is the live-answer script" in call and "`voicemail` the message" in call
+    assert ("offering to connect the lead" in call) is connect
+    assert ("invites a call back" in call) is not connect

@@ -1,5 +1,6 @@
-from ringback.engine.model import Channel, GenerationRequest, StepContent, StepPlan
-from ringback.engine.sms import finish_text, is_gsm7, needs_opt_out, segments
+from ringback.engine.enrollment import StepState
+from ringback.engine.model import Channel, GenerationRequest, StepContent, StepPlan, StepStatus
+from ringback.engine.sms import finish_text, is_gsm7, needs_opt_out, opt_out_step, segments
 
 
 def test_segments_count_gsm7_and_ucs2():
@@ -52,3 +53,16 @@ def test_a_text_is_cut_on_words_to_fit_its_segments():
     body = finish_text(request(), 1, long).body
     assert segments(body) == 1
     assert body.endswith("palabra Responda STOP para darse de baja.")
+
+
+def test_the_step_whose_edits_must_keep_opt_out_wording_is_the_first_text_that_runs_to_plus_one():
+    def steps(phone: str, first_sms: StepStatus = StepStatus.PLANNED) -> tuple[StepState, ...]:
+        return (
+            StepState(0, Channel.VOICE, 0, recipient=phone),
+            StepState(1, Channel.SMS, 60, first_sms, recipient=phone),
+            StepState(2, Channel.SMS, 3_600, recipient=phone),
+        )
+
+    assert opt_out_step(steps("+14155550123")) == 1
+    assert opt_out_step(steps("+14155550123", StepStatus.SKIPPED)) == 2
+    assert opt_out_step(steps("+34911234567")) is None

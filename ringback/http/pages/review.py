@@ -256,6 +256,7 @@ class ReviewPage:
             row["error"] = step_errors.get(step.index, "")
             row["subject"] = typed.get(f"step_{step.index}_subject", row["subject"])
             row["body"] = typed.get(f"step_{step.index}_body", row["body"])
+            row["voicemail"] = typed.get(f"step_{step.index}_voicemail", row["voicemail"])
             steps.append(row)
         write_page(
             resp,
@@ -325,9 +326,11 @@ def _edits(form: dict[str, str], state: EnrollmentState) -> tuple[tuple[int, Ste
             continue
         body = form.get(f"step_{step.index}_body")
         subject = form.get(f"step_{step.index}_subject") if step.channel == Channel.EMAIL else None
+        voicemail = form.get(f"step_{step.index}_voicemail") if step.content.voicemail is not None else None
         edited = StepContent(
             body=body.replace("\r\n", "\n") if body is not None else step.content.body,
             subject=subject if subject is not None else step.content.subject,
+            voicemail=voicemail.replace("\r\n", "\n") if voicemail is not None else step.content.voicemail,
         )
         if edited != step.content:
             edits.append((step.index, edited))
@@ -352,6 +355,8 @@ def _step_row(step: StepState, when: datetime | None) -> dict[str, Any]:
         "has_subject": step.channel == Channel.EMAIL,
         "subject": (content.subject or "") if content else "",
         "body": content.body if content else "",
+        "has_voicemail": content is not None and content.voicemail is not None,
+        "voicemail": (content.voicemail or "") if content else "",
     }
 
 

@@ -140,13 +140,16 @@ class DecisionResource:
         # "²" is a digit to str.isdigit, not to int(); and int() refuses more than 4,300 digits.
         if not (index.isascii() and index.isdigit() and len(index) <= MAX_INDEX_DIGITS):
             raise not_found("step not found")
-        if not isinstance(body, dict) or set(body) - {"subject", "body", "script"}:
-            raise validation_error("body", "send subject and body (or script for voice)")
+        if not isinstance(body, dict) or set(body) - {"subject", "body", "script", "voicemail_script"}:
+            raise validation_error("body", "send subject and body (or script and voicemail_script for voice)")
         text = body.get("body", body.get("script"))
-        subject = body.get("subject")
+        subject, voicemail = body.get("subject"), body.get("voicemail_script")
         if not isinstance(text, str) or (subject is not None and not isinstance(subject, str)):
             raise validation_error("body", "body (or script) must be a string")
-        self._decide(req, resp, enrollment_id, "edit", edits=((int(index), StepContent(text, subject)),))
+        if voicemail is not None and not isinstance(voicemail, str):
+            raise validation_error("voicemail_script", "voicemail_script must be a string")
+        edit = StepContent(text, subject, voicemail)
+        self._decide(req, resp, enrollment_id, "edit", edits=((int(index), edit),))
 
 
 class ReviewQueueResource:

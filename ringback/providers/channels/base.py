@@ -25,8 +25,10 @@ class OutboundMessage:
     unsubscribe_url: str = ""
     unsubscribe_mailto: str = ""
     status_callback_url: str = ""
-    connect_number: str = ""  # voice: dial a human after the script
-    voicemail: bool = True  # voice: leave the script on an answering machine (else hang up)
+    connect_number: str = ""  # voice: dial a human after the live-answer script
+    voicemail: bool = True  # voice: leave a message on an answering machine (else hang up)
+    voicemail_body: str | None = None  # voice: the script for an answering machine (`body` is for a person)
+    voice_url: str = ""  # voice: our TwiML endpoint, which picks the script by who answered
 
 
 @dataclass(frozen=True)

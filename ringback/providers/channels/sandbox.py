@@ -29,6 +29,7 @@ class SandboxChannel:
                 message.subject,
                 message.body,
                 now,
+                message.voicemail_body,
             )
         )
         return Receipt("sandbox", provider_id)

@@ -4,10 +4,15 @@ Two facts about twilio 9.x shape this module (DESIGN §11): its default HTTP cli
 so we pass one that does; and `edge`/`region` can only rewrite `*.twilio.com` host names, so a
 different API base (the fake server in tests, a proxy) is set on the `api` domain itself.
 
+A call's TwiML is fetched from our signed endpoint (`message.voice_url`, `/webhooks/twilio/voice`), which
+reads Twilio's `AnsweredBy` and speaks the live-answer script to a person and the voicemail script to a
+machine (`engine.voice`).
+
 Answering machines (`machine_detection`):
-- "off": no detection; the script plays to whoever or whatever answers.
-- "voicemail": `DetectMessageEnd` — Twilio holds the TwiML until a machine's greeting has ended
-  (beep), so the whole script lands in the voicemail; a human hears it as soon as they are detected.
+- "off": no detection; the live script plays to whoever or whatever answers.
+- "voicemail": `DetectMessageEnd` — Twilio fetches the TwiML once a machine's greeting has ended
+  (beep), so the voicemail script lands in the voicemail; a human hears the live script as soon as they
+  are detected.
 - "hangup": asynchronous AMD (`Enable` + `AsyncAmd`). The script starts at once; when Twilio posts
   the detection result (`AnsweredBy`) to the status callback URL and `twilio_status.should_hang_up`
   says it is a machine or fax, the webhook calls `TwilioChannel.hang_up(CallSid)`, which ends the
@@ -105,11 +110,19 @@ class TwilioChannel:
         created = self._account.calls.create(
             to=message.to,
             from_=message.sender_address,
-            twiml=build_voice_twiml(message.body, message.language, message.connect_number or None),
+            **self._script_params(message),
             **({"status_callback": callback, "status_callback_event": CALL_EVENTS} if callback else {}),
             **self._detection_params(message),
         )
         return created.sid
+
+    @staticmethod
+    def _script_params(message: OutboundMessage) -> dict[str, str]:
+        """Our TwiML endpoint when there is one (it picks the live or voicemail script by `AnsweredBy`);
+        otherwise the live script inline, for whoever or whatever answers."""
+        if message.voice_url:
+            return {"url": message.voice_url, "method": "POST"}
+        return {"twiml": build_voice_twiml(message.body, message.language, message.connect_number or None)}
 
     def _detection_params(self, message: OutboundMessage) -> dict[str, str]:
         mode = self._machine_detection

@@ -35,6 +35,7 @@ VOICES: dict[str, Voice] = {
 }
 DEFAULT_VOICE = VOICES["en"]
 
+GOODBYE = "Sorry, we cannot continue this call right now. Thank you, and goodbye."
 # A beat of silence lets the callee say "hello?" before the script starts talking over them.
 PAUSE_SECONDS = 1
 
@@ -45,12 +46,22 @@ def voice_for(language: str) -> Voice:
     return VOICES.get(tag) or VOICES.get(tag.split("-")[0], DEFAULT_VOICE)
 
 
-def build_voice_twiml(script: str, language: str, connect_number: str | None = None) -> str:
-    """A pause, the script spoken in `language`, then optionally a `<Dial>` to a human."""
+def build_voice_twiml(script: str, language: str, connect_number: str | None = None, pause: bool = True) -> str:
+    """A pause, the script spoken in `language`, then optionally a `<Dial>` to a human. A voicemail left
+    after the beep needs no pause: the recording has started."""
     voice = voice_for(language)
     response = VoiceResponse()
-    response.pause(length=PAUSE_SECONDS)
+    if pause:
+        response.pause(length=PAUSE_SECONDS)
     response.say(script, voice=voice.name, language=voice.locale)
     if connect_number:
         response.dial(connect_number)
+    return str(response)
+
+
+def goodbye_twiml() -> str:
+    """For a call we cannot script (unknown step): a polite sentence and a hang-up, never an error tone."""
+    response = VoiceResponse()
+    response.say(GOODBYE, voice=DEFAULT_VOICE.name, language=DEFAULT_VOICE.locale)
+    response.hangup()
     return str(response)

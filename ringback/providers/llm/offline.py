@@ -3,8 +3,10 @@
 It is the writer when no LLM key is configured and the fallback when the LLM is down, so a hot lead is
 still called back. It reads the same inputs as an LLM: the sender's identity, what the lead asked
 (`engine.lead_ask`: topics, named integrations and features, team size), the template's goal and facts, and
-the plan as it will run (skipped steps are never referred to). The notes and the lead's company are
-untrusted, so it never copies them: only names from fixed lists and numbers come out of the notes.
+the plan as it will run (skipped steps are never referred to). A call gets two scripts: a live-answer one
+for a person (one direct question) and a voicemail one (no question, a way to call back). The notes and the
+lead's company are untrusted, so it never copies them: only names from fixed lists and numbers come out of
+the notes.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ class _Language:
     voice_action: str  # a call can reach a person or a voicemail: ask for a call back, not for "15 minutes"
     voice_message_next: str
     voice_goodbye: str
+    live_question: str  # a live call asks one direct question...
+    live_connect: str  # ...and puts the lead through to the template's connect number,
+    live_callback: str  # or, without one, asks for a call back on this number
     sign_off: str
     team_signature: str
     subjects: Mapping[str, str]  # topic, "follow_up" or "last" → subject starting with "{name}, "
@@ -139,6 +144,9 @@ _LANGUAGES: dict[str, _Language] = {
         voice_action="You can call me back on this number whenever it suits you.",
         voice_message_next="I'll also send you a short message so you can reply in writing.",
         voice_goodbye="Have a great day!",
+        live_question="Is now a good moment to talk about it?",
+        live_connect="Stay on the line and I'll connect you with a colleague right away.",
+        live_callback="Would you like to go through it together? Call me back on this number whenever it suits you.",
         sign_off="Best regards,",
         team_signature="The team",
         subjects={
@@ -235,6 +243,9 @@ _LANGUAGES: dict[str, _Language] = {
         voice_action="Puede devolverme la llamada a este número cuando le venga bien.",
         voice_message_next="También le enviaré un breve mensaje para que pueda responder por escrito.",
         voice_goodbye="¡Que tenga un buen día!",
+        live_question="¿Le viene bien hablarlo ahora?",
+        live_connect="No cuelgue y le paso ahora mismo con un compañero.",
+        live_callback="¿Le gustaría que lo veamos juntos? Devuélvame la llamada a este número cuando le venga bien.",
         sign_off="Un saludo,",
         team_signature="El equipo",
         subjects={
@@ -331,6 +342,11 @@ _LANGUAGES: dict[str, _Language] = {
         voice_action="Vous pouvez me rappeler à ce numéro quand cela vous arrange.",
         voice_message_next="Je vous envoie aussi un court message pour que vous puissiez répondre par écrit.",
         voice_goodbye="Bonne journée !",
+        live_question="Est-ce un bon moment pour en parler ?",
+        live_connect="Restez en ligne, je vous mets tout de suite en relation avec un collègue.",
+        live_callback=(
+            "Souhaitez-vous que nous en parlions ensemble ? Rappelez-moi à ce numéro quand cela vous arrange."
+        ),
         sign_off="Bien cordialement,",
         team_signature="L'équipe",
         subjects={
@@ -428,6 +444,12 @@ _LANGUAGES: dict[str, _Language] = {
         voice_action="Sie können mich unter dieser Nummer zurückrufen, wann immer es Ihnen passt.",
         voice_message_next="Ich schicke Ihnen außerdem eine kurze Nachricht, damit Sie schriftlich antworten können.",
         voice_goodbye="Einen schönen Tag noch!",
+        live_question="Passt es Ihnen gerade, kurz darüber zu sprechen?",
+        live_connect="Bleiben Sie dran, ich verbinde Sie sofort mit einem Kollegen.",
+        live_callback=(
+            "Möchten Sie das gemeinsam durchgehen? Rufen Sie mich unter dieser Nummer zurück, "
+            "wann immer es Ihnen passt."
+        ),
         sign_off="Viele Grüße",
         team_signature="Ihr Team",
         subjects={
@@ -525,6 +547,9 @@ _LANGUAGES: dict[str, _Language] = {
         voice_action="Pode me ligar de volta neste número quando for melhor para você.",
         voice_message_next="Também vou enviar uma mensagem curta para você responder por escrito.",
         voice_goodbye="Tenha um ótimo dia!",
+        live_question="Agora é um bom momento para conversarmos sobre isso?",
+        live_connect="Fique na linha que vou transferir você agora mesmo para um colega.",
+        live_callback="Gostaria de ver isso juntos? Me ligue de volta neste número quando for melhor para você.",
         sign_off="Atenciosamente,",
         team_signature="A equipe",
         subjects={
@@ -621,6 +646,9 @@ _LANGUAGES: dict[str, _Language] = {
         voice_action="Può richiamarmi a questo numero quando Le è più comodo.",
         voice_message_next="Le invierò anche un breve messaggio, così potrà rispondere per iscritto.",
         voice_goodbye="Buona giornata!",
+        live_question="Le va bene parlarne adesso?",
+        live_connect="Resti in linea, La metto subito in contatto con un collega.",
+        live_callback="Le andrebbe di vederlo insieme? Mi richiami a questo numero quando Le è più comodo.",
         sign_off="Cordiali saluti,",
         team_signature="Il team",
         subjects={
@@ -672,6 +700,7 @@ class _Draft:
     max_segments: int
     first_text: StepPlan | None
     opt_out: str  # the opt-out line added to the first text after writing; room is kept for it
+    connect: bool  # a live call ends by putting the lead through to a colleague
 
     @classmethod
     def of(cls, request: GenerationRequest) -> _Draft:
@@ -692,6 +721,7 @@ class _Draft:
             max_segments=request.sms_max_segments,
             first_text=first_text,
             opt_out=" " + opt_out_text(request.language) if request.sms_opt_out else "",
+            connect=request.voice_connect,
         )
 
     def step(self, plan: StepPlan) -> StepContent:
@@ -699,7 +729,7 @@ class _Draft:
             return StepContent(subject=self._subject(plan), body=self._email(plan))
         if plan.channel is Channel.SMS:
             return StepContent(body=self._sms(plan))
-        return StepContent(body=self._voice(plan))
+        return StepContent(body=self._live_call(plan), voicemail=self._voicemail(plan))
 
     # --- the three channels ----------------------------------------------------------------------------
 
@@ -728,7 +758,21 @@ class _Draft:
             context.pop()
         return " ".join(part for part in [*required[:2], *context, required[2]] if part)
 
-    def _voice(self, plan: StepPlan) -> str:
+    def _live_call(self, plan: StepPlan) -> str:
+        """A person picked up: short, one direct question, then the connect number or a call back."""
+        words = self.words
+        if self._position(plan) == 0:
+            context = [words.short[self.topic].format(names=self._topic_names()), self._noted()]
+        else:
+            context = [self._reminder()]
+        if self.connect:
+            close = [words.live_question, words.live_connect]
+        else:
+            close = [words.live_callback, words.voice_goodbye]
+        return " ".join(part for part in [self._spoken_hello(), self._intro(), *context, *close] if part)
+
+    def _voicemail(self, plan: StepPlan) -> str:
+        """An answering machine: no question left hanging, a way to call back, and only true promises."""
         words = self.words
         context = self._context(plan) if self._position(plan) == 0 else [self._reminder()]
         parts = [self._spoken_hello(), self._intro(), *context, words.voice_action]
