@@ -122,6 +122,9 @@ class Node:
         self._providers = providers
         self.metrics = Metrics()
         register_all(self.metrics)  # every documented series exists, at 0, before anything happens
+        self._commit_units = self.metrics.histogram(
+            "ringback_db_commit_units", "Write units per group commit.", buckets=COMMIT_UNIT_BUCKETS
+        )
         self.db = None
         self.writer: GroupCommitWriter | None = None
         self.app: falcon.App | None = None
@@ -302,9 +305,7 @@ class Node:
 
     def _count_commit(self, units: int) -> None:
         self._record_metric("db_commits")
-        self.metrics.histogram(
-            "ringback_db_commit_units", "Write units per group commit.", buckets=COMMIT_UNIT_BUCKETS
-        ).observe(units)
+        self._commit_units.observe(units)
 
     def _observe_transition(self, state: EnrollmentState, timeline: tuple[TimelineEntry, ...]) -> None:
         """Step outcomes and review decisions, as enrollment actors commit them."""

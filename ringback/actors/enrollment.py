@@ -73,8 +73,7 @@ class EnrollmentActor(pykka.ThreadingActor):
 
     def apply(self, event: ev.Event) -> None:
         if self._state is None:
-            self._state = enrollments.load_state(self._id)
-            self._context = enrollments.load_context(self._id)
+            self._state, self._context = enrollments.load(self._id)
         now = self._rt.clock.now()
         outcome = transition(self._state, event, now, self._rt.policy(self._context.workspace_id))
         previous, workspace_id = self._state, self._context.workspace_id

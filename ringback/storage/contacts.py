@@ -164,38 +164,38 @@ def profile_of(upserted: Upserted) -> ContactProfile:
 
 
 def profile(contact_id: str) -> ContactProfile:
-    row = Contact.get_by_id(contact_id)
-    emails = tuple(
-        e.email
-        for e in ContactEmail.select()
-        .where(ContactEmail.contact == contact_id)
-        .order_by(ContactEmail.position)
-    )
-    if row.primary_email and row.primary_email in emails:
-        emails = (row.primary_email, *[e for e in emails if e != row.primary_email])
+    row = fastsql.select_one(Contact, _PROFILE_FIELDS, id=contact_id)
+    if row is None:
+        raise Contact.DoesNotExist(contact_id)
+    by_position = sorted(fastsql.select(ContactEmail, ("email", "position"), contact=contact_id), key=_position)
+    emails = tuple(e["email"] for e in by_position)
+    primary = row["primary_email"]
+    if primary and primary in emails:
+        emails = (primary, *[e for e in emails if e != primary])
     phones = tuple(
-        p.e164
-        for p in ContactPhone.select()
-        .where(ContactPhone.contact == contact_id)
-        .order_by(ContactPhone.position)
+        p["e164"] for p in sorted(fastsql.select(ContactPhone, ("e164", "position"), contact=contact_id), key=_position)
     )
-    notes = "\n".join(
-        n.text
-        for n in ContactNote.select()
-        .where(ContactNote.contact == contact_id)
-        .order_by(ContactNote.created_at, ContactNote.id)
-    )
+    notes = sorted(fastsql.select(ContactNote, ("text", "created_at", "id"), contact=contact_id),
+                   key=lambda n: (n["created_at"], n["id"]))
+    text = "\n".join(n["text"] for n in notes)
     return ContactProfile(
-        id=row.id,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        company=row.metadata.get("company", ""),
+        id=row["id"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        company=row["metadata"].get("company", ""),
         emails=emails,
         phones=phones,
-        notes=notes[-NOTES_FOR_PROMPT:],
-        language=row.language,
-        timezone=row.timezone,
+        notes=text[-NOTES_FOR_PROMPT:],
+        language=row["language"],
+        timezone=row["timezone"],
     )
+
+
+_PROFILE_FIELDS = ("id", "first_name", "last_name", "metadata", "primary_email", "language", "timezone")
+
+
+def _position(row: dict[str, Any]) -> int:
+    return row["position"]
 
 
 def contact_view(workspace_id: str, contact_id: str) -> dict[str, Any] | None:

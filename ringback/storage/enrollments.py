@@ -10,12 +10,12 @@ from ringback.engine.enrollment import EnrollmentState, StepState
 from ringback.engine.events import TimelineEntry
 from ringback.engine.locale import LanguageChoice, TimezoneChoice
 from ringback.engine.model import TERMINAL_ENROLLMENT, Channel, EnrollmentStatus, StepContent, StepStatus
-from ringback.engine.template import TemplateDef, template_from_json
+from ringback.engine.template import TemplateDef
 from ringback.engine.time_wish import TimeWish, latest_time_wish
 from ringback.ids import new_id
-from ringback.storage import fastsql
+from ringback.storage import fastsql, templates
 from ringback.storage.contacts import ContactProfile, profile
-from ringback.storage.models import Enrollment, Event, Sequence, Step, Template
+from ringback.storage.models import Enrollment, Event, Sequence, Step
 from ringback.storage.timestamps import iso
 
 OPEN_STATUSES = [s.value for s in EnrollmentStatus if s not in TERMINAL_ENROLLMENT]
@@ -119,65 +119,127 @@ def create(
     return Created(sequence_id, enrollment_id)
 
 
-def _step_state(row: Step) -> StepState:
-    content = (
-        StepContent(body=row.body, subject=row.subject, voicemail=row.voicemail_body) if row.body is not None else None
-    )
+_STEP_FIELDS = (
+    "id",
+    "index",
+    "channel",
+    "delay_seconds",
+    "status",
+    "recipient",
+    "scheduled_for",
+    "subject",
+    "body",
+    "voicemail_body",
+    "attempts",
+    "provider",
+    "provider_id",
+    "delivery_rank",
+    "sent_at",
+    "delivered_at",
+    "last_error_code",
+    "last_error",
+    "note",
+)
+_ENROLLMENT_FIELDS = (
+    "id",
+    "workspace",
+    "sequence",
+    "contact",
+    "template",
+    "status",
+    "mode",
+    "auto_approve",
+    "language",
+    "timezone",
+    "timezone_candidates",
+    "anchor_at",
+    "generation_attempts",
+    "admins_notified_at",
+    "status_reason",
+    "time_wish",
+)
+
+
+def _step_state(row: dict[str, Any]) -> StepState:
+    body = row["body"]
+    content = None
+    if body is not None:
+        content = StepContent(body=body, subject=row["subject"], voicemail=row["voicemail_body"])
     return StepState(
-        index=row.index,
-        channel=Channel(row.channel),
-        delay_seconds=row.delay_seconds,
-        status=StepStatus(row.status),
-        recipient=row.recipient,
-        scheduled_for=row.scheduled_for,
+        index=row["index"],
+        channel=Channel(row["channel"]),
+        delay_seconds=row["delay_seconds"],
+        status=StepStatus(row["status"]),
+        recipient=row["recipient"],
+        scheduled_for=row["scheduled_for"],
         content=content,
-        attempts=row.attempts,
-        provider=row.provider,
-        provider_id=row.provider_id,
-        delivery_rank=row.delivery_rank,
-        sent_at=row.sent_at,
-        delivered_at=row.delivered_at,
-        last_error_code=row.last_error_code,
-        last_error=row.last_error,
-        note=row.note,
+        attempts=row["attempts"],
+        provider=row["provider"],
+        provider_id=row["provider_id"],
+        delivery_rank=row["delivery_rank"],
+        sent_at=row["sent_at"],
+        delivered_at=row["delivered_at"],
+        last_error_code=row["last_error_code"],
+        last_error=row["last_error"],
+        note=row["note"],
+    )
+
+
+def _rows(enrollment_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The enrollment row and its steps in order: two statements whose SQL is composed once (storage/fastsql)."""
+    row = fastsql.select_one(Enrollment, _ENROLLMENT_FIELDS, id=enrollment_id)
+    if row is None:
+        raise Enrollment.DoesNotExist(enrollment_id)
+    steps = sorted(fastsql.select(Step, _STEP_FIELDS, enrollment=enrollment_id), key=lambda s: s["index"])
+    return row, steps
+
+
+def _state(row: dict[str, Any], steps: list[dict[str, Any]]) -> EnrollmentState:
+    return EnrollmentState(
+        id=row["id"],
+        status=EnrollmentStatus(row["status"]),
+        auto_approve=row["auto_approve"],
+        sandbox=row["mode"] == "test",
+        steps=tuple(_step_state(s) for s in steps),
+        timezone_candidates=tuple(row["timezone_candidates"]),
+        anchor_at=row["anchor_at"],
+        generation_attempts=row["generation_attempts"],
+        admins_notified=row["admins_notified_at"] is not None,
+        status_reason=row["status_reason"],
+        time_wish=TimeWish.from_json(row["time_wish"]) if row["time_wish"] else None,
+    )
+
+
+def _context(row: dict[str, Any], steps: list[dict[str, Any]]) -> EnrollmentContext:
+    template = templates.get_template(row["workspace"], row["template"])
+    if template is None:
+        raise LookupError(f"enrollment {row['id']}: template {row['template']} is gone")
+    return EnrollmentContext(
+        enrollment_id=row["id"],
+        workspace_id=row["workspace"],
+        sequence_id=row["sequence"],
+        template_id=row["template"],
+        template=template,
+        contact=profile(row["contact"]),
+        language=row["language"],
+        timezone=row["timezone"],
+        mode=row["mode"],
+        step_ids=tuple(s["id"] for s in steps),
     )
 
 
 def load_state(enrollment_id: str) -> EnrollmentState:
-    row = Enrollment.get_by_id(enrollment_id)
-    steps = Step.select().where(Step.enrollment == enrollment_id).order_by(Step.index)
-    return EnrollmentState(
-        id=row.id,
-        status=EnrollmentStatus(row.status),
-        auto_approve=row.auto_approve,
-        sandbox=row.mode == "test",
-        steps=tuple(_step_state(s) for s in steps),
-        timezone_candidates=tuple(row.timezone_candidates),
-        anchor_at=row.anchor_at,
-        generation_attempts=row.generation_attempts,
-        admins_notified=row.admins_notified_at is not None,
-        status_reason=row.status_reason,
-        time_wish=TimeWish.from_json(row.time_wish) if row.time_wish else None,
-    )
+    return _state(*_rows(enrollment_id))
 
 
 def load_context(enrollment_id: str) -> EnrollmentContext:
-    row = Enrollment.select(Enrollment, Template).join(Template).where(Enrollment.id == enrollment_id).get()
-    step_ids = tuple(
-        s.id for s in Step.select(Step.id).where(Step.enrollment == enrollment_id).order_by(Step.index)
-    )
-    return EnrollmentContext(
-        enrollment_id=row.id,
-        workspace_id=row.workspace_id,
-        sequence_id=row.sequence_id,
-        template_id=row.template_id,
-        template=template_from_json(row.template.definition),
-        contact=profile(row.contact_id),
-        language=row.language,
-        timezone=row.timezone,
-        mode=row.mode,
-        step_ids=step_ids,
-    )
+    return _context(*_rows(enrollment_id))
+
+
+def load(enrollment_id: str) -> tuple[EnrollmentState, EnrollmentContext]:
+    """Both, from one read of the rows: what an enrollment actor needs when it becomes live."""
+    row, steps = _rows(enrollment_id)
+    return _state(row, steps), _context(row, steps)
 
 
 _STEP_COLUMNS = (

@@ -7,6 +7,7 @@ from typing import Any
 
 from ringback.engine.template import TemplateDef, template_from_json
 from ringback.ids import new_id
+from ringback.storage import fastsql
 from ringback.storage.models import Template
 from ringback.storage.timestamps import iso
 
@@ -23,9 +24,18 @@ def create_template(workspace_id: str, template: TemplateDef, now: datetime) -> 
     return template_id
 
 
+_PARSED: dict[str, TemplateDef] = {}  # template id → definition; bounded by the templates that exist
+
+
 def get_template(workspace_id: str, template_id: str) -> TemplateDef | None:
-    row = Template.get_or_none(Template.id == template_id, Template.workspace == workspace_id)
-    return template_from_json(row.definition) if row else None
+    """The workspace's template; parsed once per process (a template never changes once created)."""
+    row = fastsql.select_one(Template, ("definition",), id=template_id, workspace=workspace_id)
+    if row is None:
+        return None
+    parsed = _PARSED.get(template_id)
+    if parsed is None:
+        parsed = _PARSED[template_id] = template_from_json(row["definition"])
+    return parsed
 
 
 def template_view(workspace_id: str, template_id: str) -> dict[str, Any] | None:
