@@ -61,6 +61,7 @@ from ringback.tokens import TokenSigner, load_or_create_secret
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 10.0
 COMMIT_UNIT_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+WORKSPACE_CACHE_SECONDS = 5.0
 
 
 @dataclass
@@ -135,6 +136,7 @@ class Node:
         self._ticker: Ticker | None = None
         self._server: HttpServer | None = None
         self._stopped = threading.Event()
+        self._workspaces: dict[str, tuple[float, accounts.WorkspaceInfo]] = {}
         self._stopping = threading.Lock()
 
     # --- start ---------------------------------------------------------------------------------------
@@ -280,13 +282,21 @@ class Node:
         )
 
     def workspace_changed(self, workspace_id: str) -> None:
-        """Settings changed through the API: the next policy lookup reads them again."""
+        """Settings changed through the API: the next policy and workspace lookups read them again."""
         self._policy.cache_clear()
+        self._workspaces.pop(workspace_id, None)
 
     def _workspace(self, workspace_id: str) -> accounts.WorkspaceInfo:
+        """Read on every start and review email: kept for a few seconds (changes made through the API apply at
+        once; changes made with the CLI on a running node within `WORKSPACE_CACHE_SECONDS`)."""
+        now = time.monotonic()
+        cached = self._workspaces.get(workspace_id)
+        if cached is not None and now - cached[0] < WORKSPACE_CACHE_SECONDS:
+            return cached[1]
         info = accounts.get_workspace(workspace_id)
         if info is None:
             raise LookupError(workspace_id)
+        self._workspaces[workspace_id] = (now, info)
         return info
 
     def configured_channels(self) -> frozenset[Channel]:

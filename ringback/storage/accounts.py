@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ringback.ids import new_id
+from ringback.storage import fastsql
 from ringback.storage.models import ApiKey, Workspace
 
 PLANS = {
@@ -195,22 +196,25 @@ def resolve_key(plain: str, now: datetime) -> KeyRecord | None:
     """The key's record, or None when unknown or revoked (callers must not tell these apart)."""
     if not plain.startswith(KEY_PATTERN_PREFIXES) or len(plain) > 100:
         return None
-    row = (
-        ApiKey.select(ApiKey, Workspace)
-        .join(Workspace)
-        .where(ApiKey.key_hash == hash_key(plain), ApiKey.revoked_at.is_null())
-        .first()
-    )
-    if row is None:
+    # Every request passes here: statements composed once (storage/fastsql), the key hash is unique.
+    row = fastsql.select_one(ApiKey, _KEY_FIELDS, key_hash=hash_key(plain))
+    if row is None or row["revoked_at"] is not None:
         return None
+    workspace = fastsql.select_one(Workspace, ("features",), id=row["workspace"])
+    if workspace is None:
+        return None
+    last_used = row["last_used_at"]
     return KeyRecord(
-        key_id=row.id,
-        workspace_id=row.workspace.id,
-        mode=row.mode,
-        scopes=frozenset(row.scopes.split(",")),
-        features=frozenset(row.workspace.features),
-        last_used_stale=row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION,
+        key_id=row["id"],
+        workspace_id=row["workspace"],
+        mode=row["mode"],
+        scopes=frozenset(row["scopes"].split(",")),
+        features=frozenset(workspace["features"]),
+        last_used_stale=last_used is None or now - last_used > _LAST_USED_RESOLUTION,
     )
+
+
+_KEY_FIELDS = ("id", "workspace", "mode", "scopes", "revoked_at", "last_used_at")
 
 
 def touch_key(key_id: str, now: datetime) -> None:

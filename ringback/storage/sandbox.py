@@ -25,9 +25,9 @@ def record_once(
 ) -> str:
     """Record the send unless this token was recorded before; return the provider id either way.
     A call records both its scripts: which one would have played depends on who answers."""
-    existing = SandboxDelivery.get_or_none(SandboxDelivery.token == token)
+    existing = fastsql.select_one(SandboxDelivery, ("provider_id",), token=token)
     if existing:
-        return existing.provider_id
+        return existing["provider_id"]
     try:
         with database_proxy.atomic():
             provider_id = "sbx_" + new_id("stp")[4:]
