@@ -1,7 +1,7 @@
 """The composition root: the one place that wires settings, storage, providers, actors and HTTP.
 
 Start-up order: settings → storage + migrations → providers → supervisor and pools → recovery →
-HTTP. Shutdown runs in reverse and ends by stopping whatever actor is left.
+webhook dispatcher → HTTP. Shutdown runs in reverse and ends by stopping whatever actor is left.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from ringback.actors.notifier import NotifierWorker
 from ringback.actors.pool import Pool
 from ringback.actors.runtime import Runtime
 from ringback.actors.supervisor import Supervisor
+from ringback.actors.webhook_alert import EndpointDisabledMail
+from ringback.actors.webhook_dispatcher import WebhookDispatcher
 from ringback.clock import Clock, SystemClock
 from ringback.config import Settings
 from ringback.engine.calling_window import CallingWindow
@@ -47,6 +49,7 @@ from ringback.providers.channels.twilio_channel import TwilioChannel
 from ringback.providers.llm.base import Writer
 from ringback.providers.llm.factory import build_writer
 from ringback.providers.llm.offline import OfflineWriter
+from ringback.providers.webhooks.sender import WebhookSender
 from ringback.storage import accounts
 from ringback.storage.db import open_database, ping
 from ringback.storage.migrations import migrate
@@ -122,6 +125,8 @@ class Node:
         self._pools: list[Pool] = []
         self._clock_ref: pykka.ActorRef | None = None
         self._ticker: Ticker | None = None
+        self.webhook_sender = WebhookSender(settings.webhook_allow_private_urls)
+        self.webhooks: WebhookDispatcher | None = None
         self._server: HttpServer | None = None
         self._stopped = threading.Event()
         self._stopping = threading.Lock()
@@ -183,6 +188,14 @@ class Node:
         if tick:
             self._ticker = Ticker(self._clock_ref, s.tick_seconds)
             self._ticker.start()
+        self.webhooks = WebhookDispatcher(
+            self.clock,
+            self.webhook_sender,
+            s.webhook_dispatcher_threads,
+            s.event_retention_days,
+            on_disabled=EndpointDisabledMail(providers.mailer, s.smtp_from),
+        )
+        self.webhooks.start()
         self.app = create_app(
             resolve_key=self._resolve_key,
             routes=routes.table(self),
@@ -280,6 +293,8 @@ class Node:
             )
         for pool in self._pools:
             pool.stop(deadline)
+        if self.webhooks is not None:
+            self.webhooks.stop(deadline)  # undelivered webhooks are rows: the next start sends them
         for ref in (self.supervisor, self._clock_ref):  # the supervisor first: its enrollments may still set wakes
             if ref is not None:
                 with contextlib.suppress(pykka.Timeout):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ringback.commands.webhook_endpoints import WebhookEndpointCommands
 from ringback.engine.model import Channel
 from ringback.http.metrics import MetricsResource
 from ringback.http.pages.review import ReviewPage
 from ringback.http.resources.contact_events import ContactEventsResource
 from ringback.http.resources.contacts import ContactResource
+from ringback.http.resources.events import EventsResource
 from ringback.http.resources.health import HealthResource, ReadyResource
 from ringback.http.resources.openapi import OpenApiResource
 from ringback.http.resources.sequences import (
@@ -19,6 +21,11 @@ from ringback.http.resources.sequences import (
 )
 from ringback.http.resources.templates import TemplateResource, TemplatesResource
 from ringback.http.resources.unsubscribe import UnsubscribeResource
+from ringback.http.resources.webhook_endpoints import (
+    EndpointValidator,
+    WebhookEndpointResource,
+    WebhookEndpointsResource,
+)
 from ringback.http.resources.webhooks import TwilioSmsResource, TwilioStatusResource
 from ringback.http.resources.workspace import WorkspaceResource
 from ringback.http.twilio_signature import TwilioRequestVerifier
@@ -32,6 +39,9 @@ def table(node: Node) -> list[tuple[Any, ...]]:
     decisions = DecisionResource(node.supervisor)
     enrollment = "/api/v1/sequences/enrollments/{enrollment_id}"
     twilio = TwilioRequestVerifier(s.twilio_auth_token, s.resolved_public_url)
+    validator, commands = EndpointValidator(s.webhook_allow_private_urls), WebhookEndpointCommands()
+    endpoint = WebhookEndpointResource(node.clock, validator, commands, node.webhook_sender)
+    endpoint_path = "/api/v1/webhook_endpoints/{endpoint_id}"
     return [
         ("/healthz", HealthResource()),
         ("/readyz", ReadyResource(node.ready_checks())),
@@ -73,4 +83,10 @@ def table(node: Node) -> list[tuple[Any, ...]]:
             TwilioSmsResource(twilio, node.supervisor, node.clock, s.reply_stops_sequence),
         ),
         ("/u/{token}", UnsubscribeResource(node.signer, node.supervisor, node.clock)),
+        ("/api/v1/webhook_endpoints", WebhookEndpointsResource(node.clock, validator, commands)),
+        (endpoint_path, endpoint),
+        (endpoint_path + "/rotate_secret", endpoint, "rotate"),
+        (endpoint_path + "/test", endpoint, "test"),
+        (endpoint_path + "/deliveries", endpoint, "deliveries"),
+        ("/api/v1/events", EventsResource()),
     ]

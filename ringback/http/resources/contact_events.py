@@ -2,8 +2,9 @@
 
 The customer reports them (`POST /api/v1/contacts/{id}/events`), and the inbound SMS webhook and the
 one-click unsubscribe page record theirs the same way, through `record`: suppress the channels the
-contact must no longer be reached on (committed first, so the send-time re-check sees it), then ask
-the supervisor to stop every open enrollment of the contact.
+contact must no longer be reached on and write the `contact.*` outbound event (one transaction,
+committed first, so the send-time re-check sees it), then ask the supervisor to stop every open
+enrollment of the contact.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from ringback.actors.messages import StopContact
 from ringback.clock import Clock
 from ringback.engine import fields
 from ringback.engine.model import Channel
+from ringback.engine.webhook_events import OutboundEvent, contact_event
 from ringback.http.errors import not_found, validation_error
 from ringback.http.resources.common import json_body, principal
 from ringback.ids import looks_like
-from ringback.storage import contacts, enrollments
+from ringback.storage import contacts, enrollments, outbox
 from ringback.storage.db import write_transaction
 from ringback.storage.models import database_proxy
 
@@ -35,26 +37,35 @@ class ContactEvent:
     reason: str
     suppress: tuple[Channel, ...] = ()
     opt_out: str | None = None  # an opt-out, and where it was said (the opt-out counter's source)
+    webhook: str | None = None  # the outbound event it makes: contact.replied or contact.opted_out
 
 
 # What the customer may report. A bounce makes the address useless, not the phone.
 REPORTED: dict[str, ContactEvent] = {
-    "replied": ContactEvent("contact replied"),
+    "replied": ContactEvent("contact replied", webhook="contact.replied"),
     "meeting_booked": ContactEvent("meeting booked"),
     "bounced": ContactEvent("email bounced", (Channel.EMAIL,)),
-    "opted_out": ContactEvent("contact opted out", ALL_CHANNELS, opt_out="api"),
+    "opted_out": ContactEvent("contact opted out", ALL_CHANNELS, opt_out="api", webhook="contact.opted_out"),
 }
 
 
-def record(supervisor: pykka.ActorRef, contact_ids: Iterable[str], event: ContactEvent, now: datetime) -> None:
-    """Suppress, commit, then stop each contact's open enrollments (asynchronously, in the supervisor)."""
+def record(
+    supervisor: pykka.ActorRef, contact_ids: Iterable[str], event: ContactEvent, now: datetime, stop: bool = True
+) -> None:
+    """Suppress and write the outbound event, commit, then (unless `stop` is off) stop each contact's open
+    enrollments (asynchronously, in the supervisor)."""
     contact_ids = list(contact_ids)
-    if event.suppress:
+    if event.suppress or event.webhook:
         for contact_id in contact_ids:
             with write_transaction(database_proxy.obj):  # suppress() checks, then inserts
                 contacts.suppress(contact_id, event.suppress, event.reason, now)
-    for contact_id in contact_ids:
+                outbox.record(contacts.workspace_of(contact_id), _outbound(contact_id, event), now)
+    for contact_id in contact_ids if stop else ():
         supervisor.tell(StopContact(contact_id, event.reason, event.opt_out))
+
+
+def _outbound(contact_id: str, event: ContactEvent) -> list[OutboundEvent]:
+    return [contact_event(event.webhook, contact_id, event.reason, event.opt_out)] if event.webhook else []
 
 
 class ContactEventsResource:
@@ -96,4 +107,5 @@ def _parse(body: object) -> ContactEvent:
         raise validation_error("note", f"note must be a string of at most {fields.EVENT_NOTE} characters")
     event = REPORTED[kind]
     note = " ".join(note.split())
-    return ContactEvent(f"{event.reason}: {note}" if note else event.reason, event.suppress, event.opt_out)
+    reason = f"{event.reason}: {note}" if note else event.reason
+    return ContactEvent(reason, event.suppress, event.opt_out, event.webhook)

@@ -26,7 +26,9 @@ from ringback.http.resources import contact_events
 from ringback.http.resources.contact_events import ContactEvent
 from ringback.tokens import TokenExpired, TokenInvalid, TokenSigner
 
-UNSUBSCRIBED = ContactEvent("unsubscribed by email", (Channel.EMAIL,), opt_out="email_link")
+UNSUBSCRIBED = ContactEvent(
+    "unsubscribed by email", (Channel.EMAIL,), opt_out="email_link", webhook="contact.opted_out"
+)
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 
 # The URL holds the token: keep it out of caches, search engines and Referer headers.

@@ -35,8 +35,8 @@ from ringback.storage import contacts, enrollments
 log = logging.getLogger(__name__)
 
 HELP_TEXT = "Reply STOP to stop receiving messages from us, START to receive them again."
-OPTED_OUT_BY_SMS = ContactEvent("opted out by SMS", ALL_CHANNELS, opt_out="sms")
-REPLIED_BY_SMS = ContactEvent("replied by SMS")
+OPTED_OUT_BY_SMS = ContactEvent("opted out by SMS", ALL_CHANNELS, opt_out="sms", webhook="contact.opted_out")
+REPLIED_BY_SMS = ContactEvent("replied by SMS", webhook="contact.replied")
 
 
 def _answer(resp: falcon.Response, twiml: MessagingResponse | None = None) -> None:
@@ -142,8 +142,7 @@ class TwilioSmsResource:
             contact_events.record(self._supervisor, contact_ids, OPTED_OUT_BY_SMS, now)
         else:
             replied = _opt_in(contact_ids) if intent == SmsIntent.OPT_IN else contact_ids
-            if self._reply_stops:
-                contact_events.record(self._supervisor, replied, REPLIED_BY_SMS, now)
+            contact_events.record(self._supervisor, replied, REPLIED_BY_SMS, now, stop=self._reply_stops)
         _answer(resp)
 
 
