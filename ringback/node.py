@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +50,7 @@ from ringback.providers.channels.twilio_channel import TwilioChannel
 from ringback.providers.llm.base import Writer
 from ringback.providers.llm.factory import build_writer
 from ringback.providers.llm.offline import OfflineWriter
+from ringback.providers.webhooks.address_guard import Resolver
 from ringback.providers.webhooks.sender import WebhookSender
 from ringback.storage import accounts
 from ringback.storage.db import open_database, ping
@@ -66,6 +68,7 @@ class Providers:
     writer: Writer
     live_channels: dict[Channel, ChannelAdapter] = field(default_factory=dict)
     mailer: SmtpChannel | None = None
+    resolver: Resolver = socket.getaddrinfo  # DNS for webhook URLs (the SSRF guard checks its answers)
 
 
 def build_providers(settings: Settings, on_fallback: Callable[[BaseException], None] | None = None) -> Providers:
@@ -125,7 +128,7 @@ class Node:
         self._pools: list[Pool] = []
         self._clock_ref: pykka.ActorRef | None = None
         self._ticker: Ticker | None = None
-        self.webhook_sender = WebhookSender(settings.webhook_allow_private_urls)
+        self.webhook_sender: WebhookSender | None = None
         self.webhooks: WebhookDispatcher | None = None
         self._server: HttpServer | None = None
         self._stopped = threading.Event()
@@ -188,6 +191,7 @@ class Node:
         if tick:
             self._ticker = Ticker(self._clock_ref, s.tick_seconds)
             self._ticker.start()
+        self.webhook_sender = WebhookSender(s.webhook_allow_private_urls, resolver=providers.resolver)
         self.webhooks = WebhookDispatcher(
             self.clock,
             self.webhook_sender,

@@ -39,7 +39,7 @@ def table(node: Node) -> list[tuple[Any, ...]]:
     decisions = DecisionResource(node.supervisor)
     enrollment = "/api/v1/sequences/enrollments/{enrollment_id}"
     twilio = TwilioRequestVerifier(s.twilio_auth_token, s.resolved_public_url)
-    validator, commands = EndpointValidator(s.webhook_allow_private_urls), WebhookEndpointCommands()
+    validator, commands = EndpointValidator(node.webhook_sender), WebhookEndpointCommands()
     endpoint = WebhookEndpointResource(node.clock, validator, commands, node.webhook_sender)
     endpoint_path = "/api/v1/webhook_endpoints/{endpoint_id}"
     return [

@@ -18,7 +18,7 @@ from ringback.engine.webhook_events import EVENT_TYPES, PING
 from ringback.http.errors import not_found, validation_error
 from ringback.http.resources.common import json_body, principal
 from ringback.ids import looks_like, new_id
-from ringback.providers.webhooks.address_guard import UnsafeUrl, resolve
+from ringback.providers.webhooks.address_guard import UnsafeUrl
 from ringback.providers.webhooks.sender import WebhookSender
 from ringback.storage import outbox, webhook_endpoints
 from ringback.storage.timestamps import iso
@@ -30,8 +30,8 @@ _PATCH_FIELDS = {"url", "events", "enabled", "description"}
 class EndpointValidator:
     """Turns a request body into storage changes, or a 422 naming the field."""
 
-    def __init__(self, allow_private: bool) -> None:
-        self._allow_private = allow_private
+    def __init__(self, sender: WebhookSender) -> None:
+        self._sender = sender  # its SSRF guard and resolver judge URLs exactly as sends will
 
     def body(self, body: object, allowed: set[str], required: tuple[str, ...] = ()) -> dict[str, Any]:
         if not isinstance(body, dict):
@@ -64,7 +64,7 @@ class EndpointValidator:
 
     def url(self, url: object) -> str:
         try:
-            resolve(url, self._allow_private)  # type: ignore[arg-type]
+            self._sender.target(url)  # type: ignore[arg-type]
         except UnsafeUrl as error:
             raise validation_error("url", str(error)) from None
         return url  # type: ignore[return-value]

@@ -75,10 +75,14 @@ class WebhookSender:
         self._monotonic = monotonic
         self._tls = ssl.create_default_context()
 
+    def target(self, url: str) -> Target:
+        """The checked address to send `url`'s requests to; raises UnsafeUrl (also used to validate new URLs)."""
+        return resolve(url, self._allow_private, self._resolver)
+
     def send(self, url: str, secret: str, message_id: str, payload: str) -> SendResult:
         started = self._monotonic()
         try:
-            target = resolve(url, self._allow_private, self._resolver)
+            target = self.target(url)
         except UnsafeUrl as error:
             return SendResult(False, None, 0, f"refused: {error}")
         timestamp = self._wall.now()
