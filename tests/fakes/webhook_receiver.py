@@ -11,6 +11,7 @@ Signatures are checked by the tests with the `standardwebhooks` verifier, as an 
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections import deque
@@ -39,7 +40,8 @@ class Redirect:
 
 
 class WebhookReceiver:
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        """`tls`: a server context, to receive over https."""
         self.received: list[Received] = []
         self._answers: deque[int | Hang | Redirect] = deque()
         self._lock = threading.Lock()
@@ -75,6 +77,9 @@ class WebhookReceiver:
                 pass
 
         self._server = ThreadingHTTPServer((HOST, 0), Handler)
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self._scheme = "https" if tls else "http"
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -82,8 +87,8 @@ class WebhookReceiver:
     def port(self) -> int:
         return self._server.server_address[1]
 
-    def url(self, path: str = "/hooks") -> str:
-        return f"http://{HOST}:{self.port}{path}"
+    def url(self, path: str = "/hooks", host: str = HOST) -> str:
+        return f"{self._scheme}://{host}:{self.port}{path}"
 
     def answer(self, *answers: int | Hang | Redirect) -> None:
         """Queue the answers to the next requests (afterwards: 200)."""

@@ -108,3 +108,14 @@ def test_a_due_delivery_is_claimed_once_and_settled(workspace, run_concurrently)
     assert view["next_retry_at"] == "2026-05-06T10:00:05Z"
     assert webhook_endpoints.view(workspace.id, endpoint_id)["failing_since"] == "2026-05-06T10:00:00Z"
     assert outbox.deliveries_view(workspace.id, "we_other") == []
+
+
+def test_deleting_an_endpoint_deletes_its_deliveries_not_the_events(workspace, other_workspace):
+    endpoint_id, _ = webhook_endpoints.create(workspace.id, "https://a.example/in", None, "", NOW)
+    write(workspace.id, "step.sent")
+
+    assert not webhook_endpoints.delete(other_workspace.id, endpoint_id)
+    assert webhook_endpoints.delete(workspace.id, endpoint_id)
+
+    assert WebhookDelivery.select().count() == 0
+    assert OutboxEvent.select().count() == 1

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +104,35 @@ def test_without_the_setting_a_name_turning_private_is_refused_before_connecting
         assert not result.ok
         assert "private, loopback" in result.error
         assert receiver.received == []
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for the name hooks.test."""
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=hooks.test",
+         "-addext", "subjectAltName=DNS:hooks.test"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.mark.parametrize(("name", "ok"), [("hooks.test", True), ("other.test", False)])
+def test_https_goes_to_the_checked_address_and_verifies_the_certificate_for_the_name(certificate, name, ok):
+    cert, key = certificate
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert, key)
+    with WebhookReceiver(tls=server) as receiver:
+        sender = WebhookSender(
+            allow_private=True, resolver=answering("127.0.0.1"), tls=ssl.create_default_context(cafile=str(cert))
+        )
+
+        result = sender.send(receiver.url(host=name), "whsec_" + "A" * 44, "evt_1", "{}")
+
+        assert result.ok is ok
+        assert len(receiver.received) == (1 if ok else 0)

@@ -67,13 +67,15 @@ class WebhookSender:
         wall: Clock | None = None,
         resolver: Resolver | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """`tls` defaults to the system's trusted CAs with host-name checks (tests pass one trusting their CA)."""
         self._allow_private = allow_private
         self._timeout = timeout
         self._wall = wall or SystemClock()
         self._resolver = resolver or socket.getaddrinfo
         self._monotonic = monotonic
-        self._tls = ssl.create_default_context()
+        self._tls = tls or ssl.create_default_context()
 
     def target(self, url: str) -> Target:
         """The checked address to send `url`'s requests to; raises UnsafeUrl (also used to validate new URLs)."""
