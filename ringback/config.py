@@ -121,6 +121,11 @@ class Settings:
     retry_base_seconds: float = _setting(5.0, "First retry delay; doubles each attempt, with jitter.")
     review_token_ttl_days: int = _setting(7, "How long a review link stays valid.")
     shutdown_grace_seconds: float = _setting(10.0, "How long shutdown waits for in-flight sends.")
+    webhook_allow_private_urls: bool = _setting(
+        False, "Webhook endpoints may use http and private or loopback addresses (receivers on your LAN, tests)."
+    )
+    webhook_dispatcher_threads: int = _setting(2, "Threads delivering outbound webhooks (parallel POSTs).")
+    event_retention_days: int = _setting(30, "How long events stay in the event feed (GET /api/v1/events).")
     faults: str = _setting(
         "", "Test-only: fault points where the process kills itself (point:pass,...; docs/operations.md)."
     )
@@ -227,6 +232,8 @@ def _check(settings: Settings) -> None:
         "max_live_enrollments",
         "send_max_attempts",
         "db_connections",
+        "webhook_dispatcher_threads",
+        "event_retention_days",
     ):
         if getattr(settings, name) < 1:
             raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be at least 1")

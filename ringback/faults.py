@@ -20,6 +20,7 @@ POINTS: Mapping[str, str] = {
     "during_generation": "content is being written: the enrollment is committed as generating, the writer runs",
     "after_state_commit_before_send": "the step is committed as sending; the provider has not been called",
     "after_send_before_record": "the provider accepted the message; its id is not yet committed",
+    "after_outbox_commit_before_delivery": "an event and its webhook delivery are committed; nothing is POSTed yet",
 }
 ENV_VARIABLE = "RINGBACK_FAULTS"
 

@@ -1,13 +1,14 @@
 """The composition root: the one place that wires settings, storage, providers, actors and HTTP.
 
 Start-up order: settings → storage + migrations → providers → supervisor and pools → recovery →
-HTTP. Shutdown runs in reverse and ends by stopping whatever actor is left.
+webhook dispatcher → HTTP. Shutdown runs in reverse and ends by stopping whatever actor is left.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -28,11 +29,14 @@ from ringback.actors.notifier import NotifierWorker
 from ringback.actors.pool import Pool
 from ringback.actors.runtime import Runtime
 from ringback.actors.supervisor import Supervisor
+from ringback.actors.webhook_alert import EndpointDisabledMail
+from ringback.actors.webhook_dispatcher import WebhookDispatcher
 from ringback.clock import Clock, SystemClock
 from ringback.commands.contact_events import ContactEvents
 from ringback.commands.decide import DecideEnrollment
 from ringback.commands.setup import WorkspaceSetup
 from ringback.commands.start import StartSequence
+from ringback.commands.webhook_endpoints import WebhookEndpointCommands
 from ringback.config import Settings
 from ringback.engine.calling_window import CallingWindow
 from ringback.engine.enrollment import EnrollmentState
@@ -52,6 +56,8 @@ from ringback.providers.channels.twilio_channel import TwilioChannel
 from ringback.providers.llm.base import Writer
 from ringback.providers.llm.factory import build_writer
 from ringback.providers.llm.offline import OfflineWriter
+from ringback.providers.webhooks.address_guard import Resolver
+from ringback.providers.webhooks.sender import WebhookSender
 from ringback.storage import accounts
 from ringback.storage.db import close_database, open_database, ping
 from ringback.storage.migrations import migrate
@@ -71,6 +77,7 @@ class Providers:
     writer: Writer
     live_channels: dict[Channel, ChannelAdapter] = field(default_factory=dict)
     mailer: SmtpChannel | None = None
+    resolver: Resolver = socket.getaddrinfo  # DNS for webhook URLs (the SSRF guard checks its answers)
 
 
 def build_providers(settings: Settings, on_fallback: Callable[[BaseException], None] | None = None) -> Providers:
@@ -134,6 +141,8 @@ class Node:
         self._pools: list[Pool] = []
         self._clock_ref: pykka.ActorRef | None = None
         self._ticker: Ticker | None = None
+        self.webhook_sender: WebhookSender | None = None
+        self.webhooks: WebhookDispatcher | None = None
         self._server: HttpServer | None = None
         self._stopped = threading.Event()
         self._workspaces: dict[str, tuple[float, accounts.WorkspaceInfo]] = {}
@@ -198,6 +207,16 @@ class Node:
         if tick:
             self._ticker = Ticker(self._clock_ref, s.tick_seconds)
             self._ticker.start()
+        self.webhook_sender = WebhookSender(s.webhook_allow_private_urls, resolver=providers.resolver)
+        self.webhooks = WebhookDispatcher(
+            self.clock,
+            self.webhook_sender,
+            s.webhook_dispatcher_threads,
+            s.event_retention_days,
+            on_disabled=EndpointDisabledMail(providers.mailer, s.smtp_from),
+            write=self.writer.run,
+        )
+        self.webhooks.start()
         self.route_deps = self._route_deps(providers)
         self.app = create_app(
             resolve_key=self._resolve_key,
@@ -240,6 +259,7 @@ class Node:
             decide=DecideEnrollment(self.writer, self.clock, tell, timeout),
             contact_events=ContactEvents(self.writer, self.clock, tell, timeout),
             setup=WorkspaceSetup(self.writer, self.clock, self.workspace_changed, timeout),
+            webhook_endpoints=WebhookEndpointCommands(self.writer, timeout),
         )
         return routes.RouteDeps(
             settings=s,
@@ -253,6 +273,7 @@ class Node:
             ready_checks=self.ready_checks(),
             tell_supervisor=tell,
             hang_up=getattr(providers.live_channels.get(Channel.VOICE), "hang_up", None),
+            webhook_sender=self.webhook_sender,
         )
 
     @property
@@ -343,6 +364,8 @@ class Node:
             )
         for pool in self._pools:
             pool.stop(deadline)
+        if self.webhooks is not None:
+            self.webhooks.stop(deadline)  # undelivered webhooks are rows: the next start sends them
         for ref in (self.supervisor, self._clock_ref):  # the supervisor first: its enrollments may still set wakes
             if ref is not None:
                 with contextlib.suppress(pykka.Timeout):

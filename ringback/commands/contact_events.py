@@ -15,7 +15,8 @@ from typing import Any
 from ringback.actors.messages import StopContact
 from ringback.clock import Clock
 from ringback.engine.model import Channel
-from ringback.storage import contacts
+from ringback.engine.webhook_events import OutboundEvent, contact_event
+from ringback.storage import contacts, outbox
 from ringback.storage.writer import GroupCommitWriter
 
 
@@ -24,6 +25,7 @@ class ContactEvent:
     reason: str
     suppress: tuple[Channel, ...] = ()
     opt_out: str | None = None  # an opt-out, and where it was said (the opt-out counter's source)
+    webhook: str | None = None  # the outbound event it makes: contact.replied or contact.opted_out
 
 
 class ContactEvents:
@@ -39,18 +41,20 @@ class ContactEvents:
         self._tell = tell_supervisor
         self._timeout = timeout_seconds
 
-    def record(self, contact_ids: Iterable[str], event: ContactEvent) -> None:
-        """Suppress (durably), then stop each contact's open enrollments (asynchronously, in the supervisor)."""
+    def record(self, contact_ids: Iterable[str], event: ContactEvent, stop: bool = True) -> None:
+        """Suppress and write the outbound event (durably, one unit), then, unless `stop` is off, stop each
+        contact's open enrollments (asynchronously, in the supervisor)."""
         contact_ids = list(contact_ids)
-        if event.suppress and contact_ids:
+        if (event.suppress or event.webhook) and contact_ids:
             now = self._clock.now()
 
             def suppress() -> None:
                 for contact_id in contact_ids:
                     contacts.suppress(contact_id, event.suppress, event.reason, now)
+                    outbox.record(contacts.workspace_of(contact_id), _outbound(contact_id, event), now)
 
             self._writer.run(suppress, self._timeout)
-        for contact_id in contact_ids:
+        for contact_id in contact_ids if stop else ():
             self._tell(StopContact(contact_id, event.reason, event.opt_out))
 
     def opt_in_sms(self, contact_ids: Iterable[str]) -> list[str]:
@@ -66,3 +70,7 @@ class ContactEvents:
             return replied
 
         return self._writer.run(lift, self._timeout)
+
+
+def _outbound(contact_id: str, event: ContactEvent) -> list[OutboundEvent]:
+    return [contact_event(event.webhook, contact_id, event.reason, event.opt_out)] if event.webhook else []

@@ -11,6 +11,7 @@ from ringback.commands.contact_events import ContactEvents
 from ringback.commands.decide import DecideEnrollment
 from ringback.commands.setup import WorkspaceSetup
 from ringback.commands.start import StartSequence
+from ringback.commands.webhook_endpoints import WebhookEndpointCommands
 from ringback.config import Settings
 from ringback.engine.machine import Policy
 from ringback.engine.model import Channel
@@ -18,6 +19,7 @@ from ringback.http.metrics import Metrics, MetricsResource
 from ringback.http.pages.review import ReviewPage
 from ringback.http.resources.contact_events import ContactEventsResource
 from ringback.http.resources.contacts import ContactResource
+from ringback.http.resources.events import EventsResource
 from ringback.http.resources.health import HealthResource, ReadyResource
 from ringback.http.resources.openapi import OpenApiResource
 from ringback.http.resources.sequences import (
@@ -29,9 +31,15 @@ from ringback.http.resources.sequences import (
 from ringback.http.resources.templates import TemplateResource, TemplatesResource
 from ringback.http.resources.twilio_voice import TwilioVoiceResource
 from ringback.http.resources.unsubscribe import UnsubscribeResource
+from ringback.http.resources.webhook_endpoints import (
+    EndpointValidator,
+    WebhookEndpointResource,
+    WebhookEndpointsResource,
+)
 from ringback.http.resources.webhooks import TwilioSmsResource, TwilioStatusResource
 from ringback.http.resources.workspace import WorkspaceResource
 from ringback.http.twilio_signature import TwilioRequestVerifier
+from ringback.providers.webhooks.sender import WebhookSender
 from ringback.storage.accounts import WorkspaceInfo
 from ringback.tokens import TokenSigner
 
@@ -44,6 +52,7 @@ class Commands:
     decide: DecideEnrollment
     contact_events: ContactEvents
     setup: WorkspaceSetup
+    webhook_endpoints: WebhookEndpointCommands
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,7 @@ class RouteDeps:
     ready_checks: dict[str, Callable[[], bool]]
     tell_supervisor: Callable[[Any], None]
     hang_up: Callable[[str], None] | None
+    webhook_sender: WebhookSender
 
 
 def table(deps: RouteDeps) -> list[tuple[Any, ...]]:
@@ -68,6 +78,9 @@ def table(deps: RouteDeps) -> list[tuple[Any, ...]]:
     decisions = DecisionResource(deps.commands.decide)
     enrollment = "/api/v1/sequences/enrollments/{enrollment_id}"
     twilio = TwilioRequestVerifier(s.twilio_auth_token, s.resolved_public_url)
+    validator, webhooks = EndpointValidator(deps.webhook_sender), deps.commands.webhook_endpoints
+    endpoint = WebhookEndpointResource(deps.clock, validator, webhooks, deps.webhook_sender)
+    endpoint_path = "/api/v1/webhook_endpoints/{endpoint_id}"
     return [
         ("/healthz", HealthResource()),
         ("/readyz", ReadyResource(deps.ready_checks)),
@@ -99,4 +112,10 @@ def table(deps: RouteDeps) -> list[tuple[Any, ...]]:
             TwilioSmsResource(twilio, deps.commands.contact_events, s.reply_stops_sequence),
         ),
         ("/u/{token}", UnsubscribeResource(deps.signer, deps.commands.contact_events, deps.clock)),
+        ("/api/v1/webhook_endpoints", WebhookEndpointsResource(deps.clock, validator, webhooks)),
+        (endpoint_path, endpoint),
+        (endpoint_path + "/rotate_secret", endpoint, "rotate"),
+        (endpoint_path + "/test", endpoint, "test"),
+        (endpoint_path + "/deliveries", endpoint, "deliveries"),
+        ("/api/v1/events", EventsResource()),
     ]

@@ -237,6 +237,11 @@ def contact_exists(workspace_id: str, contact_id: str) -> bool:
     return Contact.select().where(Contact.id == contact_id, Contact.workspace == workspace_id).exists()
 
 
+def workspace_of(contact_id: str) -> str | None:
+    row = Contact.select(Contact.workspace).where(Contact.id == contact_id).first()
+    return row.workspace_id if row else None
+
+
 def suppressed_channels(contact_id: str) -> set[str]:
     return {
         s.channel for s in Suppression.select(Suppression.channel).where(Suppression.contact == contact_id)

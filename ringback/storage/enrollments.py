@@ -12,8 +12,10 @@ from ringback.engine.locale import LanguageChoice, TimezoneChoice
 from ringback.engine.model import TERMINAL_ENROLLMENT, Channel, EnrollmentStatus, StepContent, StepStatus
 from ringback.engine.template import TemplateDef
 from ringback.engine.time_wish import TimeWish, latest_time_wish
+from ringback.engine.webhook_events import created as created_event
+from ringback.engine.webhook_events import derive
 from ringback.ids import new_id
-from ringback.storage import fastsql, templates
+from ringback.storage import fastsql, outbox, templates
 from ringback.storage.contacts import ContactProfile, profile
 from ringback.storage.models import Enrollment, Event, Sequence, Step
 from ringback.storage.timestamps import iso
@@ -116,6 +118,7 @@ def create(
         )
     fastsql.insert_many(Step, rows)
     add_events(workspace_id, enrollment_id, [TimelineEntry("enrollment.created", {"mode": mode})], now)
+    outbox.record(workspace_id, [created_event(enrollment_id, sequence_id, contact.id, template_id, mode)], now)
     return Created(sequence_id, enrollment_id)
 
 
@@ -265,7 +268,8 @@ def save(
     now: datetime,
     next_wake_at: datetime | None,
 ) -> None:
-    """Persist one transition: the enrollment row, the steps that changed, the timeline. One transaction."""
+    """Persist one transition: the enrollment row, the steps that changed, the timeline and the outbound
+    events it makes (docs/webhooks.md). One transaction."""
     with Enrollment._meta.database.atomic():
         changes: dict[str, Any] = {
             "status": state.status.value,
@@ -289,6 +293,7 @@ def save(
                 )
             fastsql.update(Step, {"updated_at": now, **step_changes}, enrollment=state.id, index=new.index)
         add_events(workspace_id, state.id, list(timeline), now)
+        outbox.record(workspace_id, derive(previous, state), now)
 
 
 def add_events(
@@ -550,6 +555,7 @@ def step_channels(enrollment_id: str) -> dict[int, Channel]:
 def mark_failed(enrollment_id: str, reason: str, now: datetime) -> None:
     """Give up on an enrollment that keeps crashing; nothing more is sent for it."""
     with Enrollment._meta.database.atomic():
+        before = load_state(enrollment_id)
         Enrollment.update(
             status=EnrollmentStatus.FAILED.value, status_reason=reason, next_wake_at=None, updated_at=now
         ).where(Enrollment.id == enrollment_id).execute()
@@ -559,3 +565,4 @@ def mark_failed(enrollment_id: str, reason: str, now: datetime) -> None:
         ).execute()
         workspace = workspace_of(enrollment_id)
         add_events(workspace, enrollment_id, [TimelineEntry("enrollment.failed", {"reason": reason})], now)
+        outbox.record(workspace, derive(before, load_state(enrollment_id)), now)

@@ -10,6 +10,7 @@ import json
 import peewee
 from peewee import (
     SQL,
+    BigAutoField,
     BooleanField,
     CharField,
     DateTimeField,
@@ -250,6 +251,59 @@ class SandboxDelivery(BaseModel):
     created_at = UTCDateTimeField()
 
 
+class WebhookEndpoint(BaseModel):
+    """Where a workspace wants its events pushed (0009). The secret is kept usable: it signs every delivery."""
+
+    id = CharField(primary_key=True, max_length=40)
+    workspace = ForeignKeyField(Workspace, on_delete="CASCADE")
+    url = CharField(max_length=fields.WEBHOOK_URL)
+    description = CharField(max_length=fields.WEBHOOK_DESCRIPTION, default="")
+    events = JSONField(null=True)  # the event types it hears; null = every type
+    enabled = BooleanField(default=True)
+    secret = CharField(max_length=100)
+    failing_since = UTCDateTimeField(null=True)  # first failure with no success since
+    disabled_reason = CharField(max_length=fields.REASON, null=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+
+
+class OutboxEvent(BaseModel):
+    """An integrator-facing event, written in the transaction of the change it reports (0009).
+
+    `seq` is the feed's cursor: outbox inserts are serialized until commit (see storage/outbox.py), so
+    its order is commit order.
+    """
+
+    seq = BigAutoField()
+    id = CharField(max_length=40, unique=True)
+    workspace = ForeignKeyField(Workspace, on_delete="CASCADE")
+    type = CharField(max_length=40)
+    data = JSONField()
+    created_at = UTCDateTimeField(index=True)
+
+    class Meta:
+        indexes = ((("workspace", "seq"), False),)
+
+
+class WebhookDelivery(BaseModel):
+    """One event for one endpoint: pending until delivered or given up; a row, so a restart resumes it."""
+
+    id = BigAutoField()
+    event = ForeignKeyField(OutboxEvent, on_delete="CASCADE")
+    endpoint = ForeignKeyField(WebhookEndpoint, backref="deliveries", on_delete="CASCADE")
+    status = CharField(max_length=10)  # pending, delivered, failed
+    attempts = IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField(null=True, index=True)
+    last_attempt_at = UTCDateTimeField(null=True)
+    last_status_code = IntegerField(null=True)
+    last_duration_ms = IntegerField(null=True)
+    last_error = CharField(max_length=fields.REASON, null=True)
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("endpoint", "id"), False),)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     applied_at = UTCDateTimeField(constraints=[SQL("DEFAULT CURRENT_TIMESTAMP")])
@@ -270,4 +324,7 @@ ALL_MODELS = [
     IdempotencyRecord,
     Event,
     SandboxDelivery,
+    WebhookEndpoint,
+    OutboxEvent,
+    WebhookDelivery,
 ]

@@ -1,17 +1,15 @@
 """kill -9 in every window that matters, and at random moments: nothing lost, nothing sent twice.
-
-The real server (`python run.py`) with a test key (sandbox channel, exactly once per step token) and an
-LLM with simulated latency runs a few hundred leads of a three-email template whose steps are seconds
-apart (email has no calling window, so this does not depend on the time of day). Every other round it is
-armed at a named fault point (`RINGBACK_FAULTS`, ringback/faults.py) and kills itself there on a seeded
-pass, so each window — during generation, between the `sending` commit and the send, between the send and
-its record, inside a group commit — is crashed in every run; the other rounds kill it with SIGKILL at a random (seeded) moment
-once the writing is done, for what nobody named. Requests the crash left unanswered are retried with the
-same idempotency key, as a client would. Low bounds on live actors and on the passivation threshold make
-the queueing and re-activation paths part of the run. At the end, read straight from SQLite: every due
-step is in the sandbox outbox exactly once, every enrollment finished (or failed for a reason the rules
-allow), no step is in an impossible state, the spacing held, and idempotency replays still return the
-original ids.
+The real server (`python run.py`) with a test key (sandbox channel, exactly once per step token) and an LLM
+with simulated latency runs a few hundred leads of a three-email template whose steps are seconds apart
+(email has no calling window, so this does not depend on the time of day). Every other round it is armed at
+a named fault point (`RINGBACK_FAULTS`, ringback/faults.py) and kills itself there on a seeded pass, so each
+window — during generation, between the `sending` commit and the send, between the send and its record,
+inside a group commit — is crashed in every run; the other rounds kill it with SIGKILL at a random (seeded)
+moment once the writing is done, for what nobody named. Requests the crash left unanswered are retried with
+the same idempotency key, as a client would. Low bounds on live actors and on the passivation threshold make
+the queueing and re-activation paths part of the run. At the end, read straight from SQLite: every due step
+is in the sandbox outbox exactly once, every enrollment finished (or failed for a reason the rules allow),
+no step is in an impossible state, the spacing held, and idempotency replays still return the original ids.
 """
 
 from __future__ import annotations

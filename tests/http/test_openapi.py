@@ -25,6 +25,7 @@ from ringback.http import routes
 from ringback.http.resources.openapi import SPEC_FILE, load_spec
 from ringback.storage import accounts, enrollments
 from tests.conftest import seed_lead, wait_for, writer_held
+from tests.fakes.webhook_receiver import WebhookReceiver
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = load_spec()
@@ -456,3 +457,25 @@ def test_unsubscribe_pages(api, checked, node):
     done = checked.post(f"/u/{token}", key=NO_KEY, body="List-Unsubscribe=One-Click", headers=form)
     assert done.status_code == 200
     assert checked.get(f"/api/v1/contacts/{contact_id}").json["suppressed_channels"] == ["email"]
+
+
+def test_webhook_endpoints_and_the_event_feed(make_node, clock):
+    node = make_node(webhook_allow_private_urls=True)
+    demo = bootstrap(clock.now())
+    client = CheckedClient(falcon.testing.TestClient(node.app), demo.api_key)
+    with WebhookReceiver() as receiver:
+        assert client.post("/api/v1/webhook_endpoints", {"url": "ftp://x"}).status_code == 422
+        created = client.post("/api/v1/webhook_endpoints", {"url": receiver.url(), "events": ["enrollment.created"]})
+        assert created.status_code == 201
+        path = created.headers["Location"]
+        assert client.get("/api/v1/webhook_endpoints").json["data"][0]["id"] == created.json["id"]
+        assert client.patch(path, {"description": "CRM"}).json["description"] == "CRM"
+        assert client.post(path + "/rotate_secret").status_code == 200
+        assert client.post(path + "/test").json["delivered"] is True
+        client.post("/api/v1/sequences/start", seed_lead(demo.template_id))
+        wait_for(lambda: client.get(path + "/deliveries").json["data"])
+        feed = client.get("/api/v1/events?limit=1&types=enrollment.created")
+        assert feed.status_code == 200 and feed.json["data"][0]["type"] == "enrollment.created"
+        assert client.get("/api/v1/events?limit=0").status_code == 422
+        assert client.request("DELETE", path).status_code == 204
+        assert client.get(path).status_code == 404

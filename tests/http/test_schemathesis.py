@@ -23,7 +23,8 @@ from schemathesis.engine import Status, events
 
 from ringback.demo import bootstrap
 from ringback.engine.model import EnrollmentStatus
-from ringback.node import Node
+from ringback.node import Node, Providers
+from ringback.providers.llm.offline import OfflineWriter
 from ringback.storage import enrollments
 from tests.conftest import wait_for
 
@@ -56,10 +57,21 @@ def _lead(template_id: str, n: int, auto_approve: bool) -> dict[str, Any]:
     return {"template_id": template_id, "contact": contact, "auto_approve": auto_approve}
 
 
+def _private_dns(host: str, port: int, **kwargs: Any) -> list[tuple[Any, ...]]:
+    """Every generated webhook URL resolves to a private address, so the SSRF guard refuses it: nothing is
+    looked up in real DNS and no webhook endpoint exists that could be called beyond loopback."""
+    return [(2, 1, 6, "", ("10.0.0.1", port))]
+
+
 @pytest.fixture
 def seeded(make_node, clock) -> Seeded:
     # Limits high enough that generated traffic tests the API, not the rate limiter (test_openapi covers 429).
-    node = make_node(writes_per_minute=100_000, reads_per_minute=100_000, twilio_auth_token="test-token")
+    node = make_node(
+        Providers(writer=OfflineWriter(), resolver=_private_dns),
+        writes_per_minute=100_000,
+        reads_per_minute=100_000,
+        twilio_auth_token="test-token",
+    )
     demo = bootstrap(clock.now(), admin_emails=("admin@example.com",))
     client = falcon.testing.TestClient(node.app)
     started = [

@@ -22,10 +22,10 @@ _FIELDS = {"type", "note"}
 
 # What the customer may report. A bounce makes the address useless, not the phone.
 REPORTED: dict[str, ContactEvent] = {
-    "replied": ContactEvent("contact replied"),
+    "replied": ContactEvent("contact replied", webhook="contact.replied"),
     "meeting_booked": ContactEvent("meeting booked"),
     "bounced": ContactEvent("email bounced", (Channel.EMAIL,)),
-    "opted_out": ContactEvent("contact opted out", ALL_CHANNELS, opt_out="api"),
+    "opted_out": ContactEvent("contact opted out", ALL_CHANNELS, opt_out="api", webhook="contact.opted_out"),
 }
 
 
@@ -67,4 +67,5 @@ def _parse(body: object) -> ContactEvent:
         raise validation_error("note", f"note must be a string of at most {fields.EVENT_NOTE} characters")
     event = REPORTED[kind]
     note = " ".join(note.split())
-    return ContactEvent(f"{event.reason}: {note}" if note else event.reason, event.suppress, event.opt_out)
+    reason = f"{event.reason}: {note}" if note else event.reason
+    return ContactEvent(reason, event.suppress, event.opt_out, event.webhook)

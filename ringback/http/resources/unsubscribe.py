@@ -24,7 +24,9 @@ from ringback.commands.contact_events import ContactEvent, ContactEvents
 from ringback.engine.model import Channel
 from ringback.tokens import TokenExpired, TokenInvalid, TokenSigner
 
-UNSUBSCRIBED = ContactEvent("unsubscribed by email", (Channel.EMAIL,), opt_out="email_link")
+UNSUBSCRIBED = ContactEvent(
+    "unsubscribed by email", (Channel.EMAIL,), opt_out="email_link", webhook="contact.opted_out"
+)
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 
 # The URL holds the token: keep it out of caches, search engines and Referer headers.

@@ -33,8 +33,8 @@ from ringback.storage import contacts, enrollments
 log = logging.getLogger(__name__)
 
 HELP_TEXT = "Reply STOP to stop receiving messages from us, START to receive them again."
-OPTED_OUT_BY_SMS = ContactEvent("opted out by SMS", ALL_CHANNELS, opt_out="sms")
-REPLIED_BY_SMS = ContactEvent("replied by SMS")
+OPTED_OUT_BY_SMS = ContactEvent("opted out by SMS", ALL_CHANNELS, opt_out="sms", webhook="contact.opted_out")
+REPLIED_BY_SMS = ContactEvent("replied by SMS", webhook="contact.replied")
 
 
 def _answer(resp: falcon.Response, twiml: MessagingResponse | None = None) -> None:
@@ -138,6 +138,5 @@ class TwilioSmsResource:
             self._events.record(contact_ids, OPTED_OUT_BY_SMS)
         else:
             replied = self._events.opt_in_sms(contact_ids) if intent == SmsIntent.OPT_IN else contact_ids
-            if self._reply_stops:
-                self._events.record(replied, REPLIED_BY_SMS)
+            self._events.record(replied, REPLIED_BY_SMS, stop=self._reply_stops)
         _answer(resp)
