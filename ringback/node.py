@@ -68,9 +68,13 @@ class Providers:
 def build_providers(settings: Settings, on_fallback: Callable[[BaseException], None] | None = None) -> Providers:
     """`on_fallback` hears of every LLM call the offline writer had to answer instead."""
     writer = build_writer(
+        provider=settings.resolved_llm_provider,
         cohere_api_key=settings.cohere_api_key,
         cohere_model=settings.cohere_model,
         cohere_base_url=settings.cohere_base_url,
+        openai_base_url=settings.openai_base_url,
+        openai_model=settings.openai_model,
+        openai_api_key=settings.openai_api_key,
         timeout_seconds=settings.llm_timeout_seconds,
         max_retries=settings.llm_max_retries,
         simulated_latency_seconds=settings.llm_simulated_latency_seconds,
