@@ -34,6 +34,7 @@ from ringback.engine.enrollment import EnrollmentState
 from ringback.engine.events import TimelineEntry
 from ringback.engine.machine import Policy
 from ringback.engine.model import Channel
+from ringback.engine.sending_limits import SendingLimits
 from ringback.http import routes
 from ringback.http.app import HttpServer, create_app
 from ringback.http.auth import Principal
@@ -232,6 +233,8 @@ class Node:
             window=window,
             max_attempts=self.settings.send_max_attempts,
             split_first_step=self.settings.fast_path_split_first_step,
+            limits=SendingLimits.from_json(ws.sending_limits),
+            zone=ws.default_timezone,
         )
 
     def workspace_changed(self, workspace_id: str) -> None:

@@ -45,7 +45,7 @@ from ringback.engine.content_guard import validate_edit
 from ringback.engine.errors import InvalidInput
 from ringback.engine.locale import resolve_language, resolve_timezone
 from ringback.engine.model import TERMINAL_ENROLLMENT, EnrollmentStatus
-from ringback.storage import contacts, enrollments, idempotency, templates
+from ringback.storage import contacts, enrollments, idempotency, send_log, templates
 from ringback.storage.db import write_transaction
 from ringback.storage.models import database_proxy
 
@@ -372,6 +372,7 @@ class Supervisor(pykka.ThreadingActor):
         purged = idempotency.purge_expired(now)
         if purged:
             log.info("housekeeping: %d expired idempotency keys forgotten", purged)
+        send_log.purge_older_than(now - send_log.KEEP)  # sends no sending-limit window can count any more
 
     def _poll_due_now(self, now: datetime) -> bool:
         """Poll storage every `due_poll_seconds` (real or business time), and on every tick while the last

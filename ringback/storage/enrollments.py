@@ -127,6 +127,7 @@ def _step_state(row: Step) -> StepState:
         last_error_code=row.last_error_code,
         last_error=row.last_error,
         note=row.note,
+        waiting_for=row.waiting_for,
     )
 
 
@@ -179,6 +180,7 @@ _STEP_COLUMNS = (
     "last_error_code",
     "last_error",
     "note",
+    "waiting_for",
 )
 
 
@@ -421,6 +423,9 @@ def _step_view(row: Step) -> dict[str, Any]:
         "delivered_at": iso(row.delivered_at),
         "last_error": {"code": row.last_error_code, "message": row.last_error} if row.last_error else None,
         "note": row.note,
+        # A sending limit holding the step back (engine/sending_limits.py), and until when.
+        "waiting_for": row.waiting_for,
+        "waiting_until": iso(row.scheduled_for) if row.waiting_for else None,
     }
 
 

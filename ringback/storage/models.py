@@ -72,6 +72,7 @@ class Workspace(BaseModel):
     default_timezone = CharField(max_length=64, default="UTC")
     default_region = CharField(max_length=2, null=True)
     default_sender = JSONField(null=True)  # {name, email, phone}: templates created without a sender use it
+    sending_limits = JSONField(null=True)  # caps per channel and sender, domain throttle (0007)
     created_at = UTCDateTimeField()
 
 
@@ -206,6 +207,7 @@ class Step(BaseModel):
     last_error_code = CharField(max_length=50, null=True)
     last_error = TextField(null=True)
     note = CharField(max_length=fields.REASON, null=True)  # why skipped / canceled / what it waits for
+    waiting_for = CharField(max_length=20, null=True)  # the sending limit holding it back (0007)
     updated_at = UTCDateTimeField()
 
     class Meta:
@@ -248,6 +250,28 @@ class SandboxDelivery(BaseModel):
     created_at = UTCDateTimeField()
 
 
+class SendLog(BaseModel):
+    """One row per send attempt that passed a workspace's sending limits: what the caps count (0007).
+    Rows go with their step (erasure) and are purged once no window can count them."""
+
+    workspace = ForeignKeyField(Workspace, on_delete="CASCADE")
+    step = ForeignKeyField(Step, on_delete="CASCADE")
+    attempt = IntegerField()
+    channel = CharField(max_length=10)
+    sender = CharField(max_length=320)
+    recipient_domain = CharField(max_length=255, null=True)
+    sandbox = BooleanField()
+    sent_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = (
+            (("step", "attempt"), True),
+            (("workspace", "channel", "sender", "sent_at"), False),
+            (("workspace", "recipient_domain", "sent_at"), False),
+            (("sent_at",), False),
+        )
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     applied_at = UTCDateTimeField(constraints=[SQL("DEFAULT CURRENT_TIMESTAMP")])
@@ -268,4 +292,5 @@ ALL_MODELS = [
     IdempotencyRecord,
     Event,
     SandboxDelivery,
+    SendLog,
 ]
