@@ -89,7 +89,8 @@ def test_the_domain_throttle_spaces_emails_to_one_domain(workspace, template_def
         "domain_throttle", minute + timedelta(minutes=1)
     )
     assert reserve(slot(workspace.id, steps[3], to="d@other.example"), two_a_minute) is None
-    assert reserve(slot(workspace.id, steps[2], to="c@example.com"), two_a_minute, at=minute + timedelta(minutes=1)) is None
+    next_minute = minute + timedelta(minutes=1)
+    assert reserve(slot(workspace.id, steps[2], to="c@example.com"), two_a_minute, at=next_minute) is None
 
 
 def test_nothing_is_logged_for_a_channel_without_limits(workspace, template_def):

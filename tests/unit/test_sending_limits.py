@@ -58,7 +58,8 @@ def test_hours_of_a_half_hour_zone_start_at_its_own_half_hour():
     ("channel", "counts", "expected"),
     [
         (Channel.EMAIL, SendCounts(day=299, hour=99, domain_minute=4), None),
-        (Channel.EMAIL, SendCounts(day=300, hour=100, domain_minute=5), Wait("daily_cap", datetime(2026, 5, 7, tzinfo=UTC))),
+        (Channel.EMAIL, SendCounts(day=300, hour=100, domain_minute=5),
+         Wait("daily_cap", datetime(2026, 5, 7, tzinfo=UTC))),
         (Channel.EMAIL, SendCounts(day=150, hour=100), Wait("hourly_cap", datetime(2026, 5, 6, 13, tzinfo=UTC))),
         (Channel.EMAIL, SendCounts(day=150, hour=50, domain_minute=5),
          Wait("domain_throttle", datetime(2026, 5, 6, 12, 1, tzinfo=UTC))),
