@@ -31,10 +31,12 @@ test: $(TEST_STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check ringback tests bench run.py
 
-bench: $(RUN_STAMP)
+# bench/throughput.py needs Debian's wrk (apt-get install wrk) and the PostgreSQL driver (the test extras).
+bench: $(TEST_STAMP)
 	$(BIN)/python bench/first_touch.py
 	$(BIN)/python bench/recovery.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/throughput.py
 
 # One file, dist/ringback: Python, templates, migrations and the OpenAPI spec inside (packaging/ringback.spec).
 dist: $(TEST_STAMP)

@@ -118,6 +118,12 @@ class Settings:
     fast_path_split_first_step: bool = _setting(
         True, "With auto_approve, write step 1 alone first (one short LLM call) and the rest meanwhile."
     )
+    db_connections: int = _setting(
+        24, "Database connections the node may hold for reads (the group-commit writer holds one more)."
+    )
+    write_timeout_seconds: float = _setting(
+        30.0, "How long a request waits for its write to commit before answering 503 (the write still lands)."
+    )
     generator_pool_size: int = _setting(4, "Generator actors (parallel LLM calls).")
     dispatcher_pool_size: int = _setting(4, "Dispatcher actors (parallel channel sends).")
     notifier_pool_size: int = _setting(2, "Notifier actors (admin emails).")
@@ -227,6 +233,8 @@ def _check(settings: Settings) -> None:
         raise SettingsError("RINGBACK_VOICE_MACHINE_DETECTION must be voicemail, hangup or off")
     if settings.idempotency_ttl_hours < 24:
         raise SettingsError("RINGBACK_IDEMPOTENCY_TTL_HOURS must be at least 24")
+    if settings.write_timeout_seconds <= 0:
+        raise SettingsError("RINGBACK_WRITE_TIMEOUT_SECONDS must be more than 0")
     if not 0 <= settings.port <= 65535:
         raise SettingsError("RINGBACK_PORT must be from 0 (any free port) to 65535")
     for name in (
@@ -241,6 +249,7 @@ def _check(settings: Settings) -> None:
         "notifier_pool_size",
         "max_live_enrollments",
         "send_max_attempts",
+        "db_connections",
     ):
         if getattr(settings, name) < 1:
             raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be at least 1")

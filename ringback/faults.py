@@ -16,6 +16,7 @@ import threading
 from collections.abc import Mapping
 
 POINTS: Mapping[str, str] = {
+    "during_group_commit": "a batch of units (starts, transitions, sends) is written but not yet committed",
     "during_generation": "content is being written: the enrollment is committed as generating, the writer runs",
     "after_state_commit_before_send": "the step is committed as sending; the provider has not been called",
     "after_send_before_record": "the provider accepted the message; its id is not yet committed",

@@ -31,6 +31,7 @@ GAUGES = {
 # name -> (help, {label: every value it takes}); exported as ringback_<name>_total.
 COUNTERS: dict[str, tuple[str, Mapping[str, tuple[str, ...]]]] = {
     "enrollments_started": ("Enrollments started (202 answers of the start call).", {}),
+    "db_commits": ("Transactions committed by the group-commit writer (each holds one or more units).", {}),
     "recovered_enrollments": ("Enrollments resumed by start-up recovery.", {}),
     "enrollment_crashes": ("Enrollment actor crashes (each one restarts it).", {}),
     "enrollments_failed_by_crashes": ("Enrollments given up after the restart limit.", {}),

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 
 import falcon
@@ -28,6 +29,10 @@ from ringback.actors.pool import Pool
 from ringback.actors.runtime import Runtime
 from ringback.actors.supervisor import Supervisor
 from ringback.clock import Clock, SystemClock
+from ringback.commands.contact_events import ContactEvents
+from ringback.commands.decide import DecideEnrollment
+from ringback.commands.setup import WorkspaceSetup
+from ringback.commands.start import StartSequence
 from ringback.config import Settings
 from ringback.engine.calling_window import CallingWindow
 from ringback.engine.enrollment import EnrollmentState
@@ -49,12 +54,14 @@ from ringback.providers.llm.base import Writer
 from ringback.providers.llm.factory import build_writer
 from ringback.providers.llm.offline import OfflineWriter
 from ringback.storage import accounts
-from ringback.storage.db import open_database, ping
+from ringback.storage.db import close_database, open_database, ping
 from ringback.storage.migrations import migrate
+from ringback.storage.writer import GroupCommitWriter
 from ringback.tokens import TokenSigner, load_or_create_secret
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 10.0
+COMMIT_UNIT_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
 @dataclass
@@ -121,6 +128,7 @@ class Node:
         self.metrics = Metrics()
         register_all(self.metrics)  # every documented series exists, at 0, before anything happens
         self.db = None
+        self.writer: GroupCommitWriter | None = None
         self.app: falcon.App | None = None
         self.supervisor: pykka.ActorRef | None = None
         self.signer: TokenSigner | None = None
@@ -136,15 +144,17 @@ class Node:
     def start(self, recover: bool = True, tick: bool = True) -> Node:
         s = self.settings
         faults.arm(s.faults)
-        self.db = open_database(s.resolved_database_url)
+        self.db = open_database(s.resolved_database_url, s.db_connections)
         migrate(self.db)
+        self.writer = GroupCommitWriter(self.db, on_commit=self._count_commit)
         self.signer = TokenSigner(load_or_create_secret(s.secret_key, s.data_dir))
         providers = self._providers or build_providers(s, on_fallback=lambda _: self._record_metric("llm_fallbacks"))
         writer = MeteredWriter(providers.writer, self.metrics)
-        self.router = ChannelRouter(SandboxChannel(self.clock.now), providers.live_channels)
+        self.router = ChannelRouter(SandboxChannel(self.clock.now, self.writer), providers.live_channels)
 
         runtime = Runtime(
             clock=self.clock,
+            writer=self.writer,
             generators=None,
             dispatchers=None,
             notifiers=None,
@@ -188,9 +198,10 @@ class Node:
         if tick:
             self._ticker = Ticker(self._clock_ref, s.tick_seconds)
             self._ticker.start()
+        self.route_deps = self._route_deps(providers)
         self.app = create_app(
             resolve_key=self._resolve_key,
-            routes=routes.table(self),
+            routes=routes.table(self.route_deps),
             metrics=self.metrics,
             limiter=RateLimiter(),
             writes_per_minute=s.writes_per_minute,
@@ -213,6 +224,37 @@ class Node:
         ).start()
         self._stopped.wait()
 
+    def _route_deps(self, providers: Providers) -> routes.RouteDeps:
+        s, tell = self.settings, self.supervisor.tell
+        timeout = s.write_timeout_seconds
+        commands = routes.Commands(
+            start=StartSequence(
+                self.writer,
+                self.clock,
+                self._workspace,
+                tell,
+                timedelta(hours=s.idempotency_ttl_hours),
+                timeout,
+                on_started=lambda: self._record_metric("enrollments_started"),
+            ),
+            decide=DecideEnrollment(self.writer, self.clock, tell, timeout),
+            contact_events=ContactEvents(self.writer, self.clock, tell, timeout),
+            setup=WorkspaceSetup(self.writer, self.clock, self.workspace_changed, timeout),
+        )
+        return routes.RouteDeps(
+            settings=s,
+            commands=commands,
+            metrics=self.metrics,
+            signer=self.signer,
+            clock=self.clock,
+            policy=self._policy,
+            workspace=self._workspace,
+            configured_channels=self.configured_channels,
+            ready_checks=self.ready_checks(),
+            tell_supervisor=tell,
+            hang_up=getattr(providers.live_channels.get(Channel.VOICE), "hang_up", None),
+        )
+
     @property
     def port(self) -> int | None:
         return self._server.port if self._server else None
@@ -220,9 +262,13 @@ class Node:
     # --- collaborators handed to actors and resources -------------------------------------------------
 
     def _resolve_key(self, plain: str) -> Principal | None:
-        record = accounts.resolve_key(plain, self.clock.now())
+        now = self.clock.now()
+        record = accounts.resolve_key(plain, now)
         if record is None:
             return None
+        if record.last_used_stale:
+            # Bookkeeping, not business state: the request does not wait for it to commit.
+            self.writer.submit(lambda: accounts.touch_key(record.key_id, now))
         return Principal(record.workspace_id, record.key_id, record.mode, record.scopes, record.features)
 
     @lru_cache(maxsize=1024)  # noqa: B019 - one Node per process; settings change only by restart
@@ -261,6 +307,12 @@ class Node:
         counted = counter(self.metrics, name, labels)
         (counted.labels(**labels) if labels else counted).inc(value)
 
+    def _count_commit(self, units: int) -> None:
+        self._record_metric("db_commits")
+        self.metrics.histogram(
+            "ringback_db_commit_units", "Write units per group commit.", buckets=COMMIT_UNIT_BUCKETS
+        ).observe(units)
+
     def _observe_transition(self, state: EnrollmentState, timeline: tuple[TimelineEntry, ...]) -> None:
         """Step outcomes and review decisions, as enrollment actors commit them."""
         for name, labels in timeline_metrics(state, timeline):
@@ -293,8 +345,10 @@ class Node:
                     ref.stop(block=True, timeout=STOP_TIMEOUT)
         for ref in pykka.ActorRegistry.get_all():
             ref.stop(block=False)  # the safety net; a worker stuck in a provider call is a daemon: no waiting for it
+        if self.writer is not None:
+            self.writer.close()  # after every actor: their last transitions are committed first
         if self.db is not None:
-            self.db.close()
+            close_database(self.db)
         self._stopped.set()
 
     def _drain(self, deadline: float) -> bool:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -41,6 +43,29 @@ def wait_for(predicate: Callable[[], object], timeout: float = 15.0, interval: f
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+@contextmanager
+def writer_held(node: Node) -> Iterator[None]:
+    """Keep the node's group-commit writer busy (a unit that waits) until the block ends: writes queue up.
+
+    Units already queued are committed first, so `node.writer.pending()` counts only what the block adds
+    (a key's first use also queues a unit: its `last_used_at`; use the key once before holding).
+    """
+    node.writer.run(lambda: None)
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        entered.set()
+        release.wait(30)
+
+    held = node.writer.submit(hold)
+    assert entered.wait(10), "the writer did not take the holding unit"
+    try:
+        yield
+    finally:
+        release.set()
+        held.result(30)
 
 
 @dataclass

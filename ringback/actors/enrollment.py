@@ -35,6 +35,7 @@ from ringback.engine.model import Channel, EnrollmentStatus, GenerationRequest
 from ringback.engine.writing import generation_request
 from ringback.providers.channels.base import OutboundMessage
 from ringback.storage import contacts, enrollments
+from ringback.storage.db import release as release_connection
 from ringback.tokens import review_link
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,10 @@ class EnrollmentActor(pykka.ThreadingActor):
         """Any other message is a no-op: shutdown uses an `ask` as a barrier behind the events queued here."""
         if isinstance(message, Apply):
             self._last_seq = message.seq
-            self.apply(message.event)
+            try:
+                self.apply(message.event)
+            finally:
+                release_connection()  # actors come and go by the thousand; connections stay bounded
             self._maybe_release()
 
     def on_failure(self, exception_type, exception_value, traceback) -> None:
@@ -74,13 +78,11 @@ class EnrollmentActor(pykka.ThreadingActor):
             self._context = enrollments.load_context(self._id)
         now = self._rt.clock.now()
         outcome = transition(self._state, event, now, self._rt.policy(self._context.workspace_id))
-        enrollments.save(
-            self._state,
-            outcome.state,
-            self._context.workspace_id,
-            outcome.timeline,
-            now,
-            None if is_busy(outcome.state) else next_due(outcome.state),
+        previous, workspace_id = self._state, self._context.workspace_id
+        wake_at = None if is_busy(outcome.state) else next_due(outcome.state)
+        # Durable (in a group commit with other enrollments' transitions) before any effect is carried out.
+        self._rt.writer.run(
+            lambda: enrollments.save(previous, outcome.state, workspace_id, outcome.timeline, now, wake_at)
         )
         self._state = outcome.state
         self._rt.observe(outcome.state, outcome.timeline)
@@ -98,7 +100,8 @@ class EnrollmentActor(pykka.ThreadingActor):
         elif isinstance(effect, ev.NotifyAdmins):
             self._notify_admins()
         elif isinstance(effect, ev.SequenceModel):
-            enrollments.set_sequence_model(self._context.sequence_id, effect.model)
+            sequence_id = self._context.sequence_id
+            self._rt.writer.submit(lambda: enrollments.set_sequence_model(sequence_id, effect.model))
 
     def _far(self, due: datetime) -> bool:
         return due - self._rt.clock.now() > timedelta(seconds=self._rt.passivate_after_seconds)
@@ -138,7 +141,9 @@ class EnrollmentActor(pykka.ThreadingActor):
             return
         message = self._outbound(effect.index)
         policy = self._rt.policy(self._context.workspace_id)
-        wait = limit_wait(self._state, self._context, policy, message, effect.attempt, self._rt.clock.now())
+        wait = limit_wait(
+            self._rt.writer, self._state, self._context, policy, message, effect.attempt, self._rt.clock.now()
+        )
         if wait is not None:  # a sending limit or the template's weekdays: the step waits, it is not dropped
             self.apply(ev.SendDeferred(effect.index, effect.attempt, wait.reason, wait.until))
             return

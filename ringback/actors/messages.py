@@ -11,32 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from ringback.engine.events import Event
-from ringback.engine.lead import StartRequest
-from ringback.engine.model import GenerationRequest, StepContent
+from ringback.engine.model import GenerationRequest
 from ringback.providers.channels.base import OutboundMessage
 
 # --- to the supervisor ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StartCommand:
-    """ask: create contact, sequence and enrollment in one transaction; reply with the response body."""
-
-    workspace_id: str
-    mode: str  # live or test
-    request: StartRequest
-
-
-@dataclass(frozen=True)
-class DecideCommand:
-    """ask: approve, reject or edit a pending enrollment; cancel any open one."""
-
-    workspace_id: str
-    enrollment_id: str
-    decision: str  # approve | reject | cancel | edit
-    by: str
-    reason: str = ""
-    edits: tuple[tuple[int, StepContent], ...] = ()
 
 
 @dataclass(frozen=True)

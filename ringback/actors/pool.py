@@ -17,6 +17,8 @@ from typing import Any
 
 import pykka
 
+from ringback.storage.db import release as release_connection
+
 log = logging.getLogger(__name__)
 
 Metric = Callable[..., None]  # (name, value=1, **labels), as Node._record_metric
@@ -94,6 +96,7 @@ class PoolWorker(pykka.ThreadingActor):
             self._book.metric("pool_job_crashes", pool=self._book.pool)
             self.handle_crash(message)
         finally:
+            release_connection()
             self._book.done(self.actor_urn)
 
     def on_failure(self, exception_type, exception_value, traceback) -> None:

@@ -13,12 +13,14 @@ from ringback.engine.enrollment import EnrollmentState
 from ringback.engine.events import TimelineEntry
 from ringback.engine.machine import Policy
 from ringback.storage.accounts import WorkspaceInfo
+from ringback.storage.writer import GroupCommitWriter
 from ringback.tokens import TokenSigner
 
 
 @dataclass
 class Runtime:
     clock: Clock
+    writer: GroupCommitWriter
     generators: Pool
     dispatchers: Pool
     notifiers: Pool

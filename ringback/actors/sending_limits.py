@@ -13,9 +13,11 @@ from ringback.engine.machine import Policy
 from ringback.engine.sending_limits import Wait, weekday_wait
 from ringback.providers.channels.base import OutboundMessage
 from ringback.storage.enrollments import EnrollmentContext
+from ringback.storage.writer import GroupCommitWriter
 
 
 def limit_wait(
+    writer: GroupCommitWriter,
     state: EnrollmentState,
     context: EnrollmentContext,
     policy: Policy,
@@ -36,4 +38,4 @@ def limit_wait(
         recipient=message.to,
         sandbox=state.sandbox,
     )
-    return ReserveSend().run(slot, policy.limits, policy.zone, now)
+    return ReserveSend(writer).run(slot, policy.limits, policy.zone, now)

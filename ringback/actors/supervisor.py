@@ -1,4 +1,8 @@
-"""The supervisor: single entry for commands, router of every event, keeper of live enrollment actors.
+"""The supervisor: router of every event, keeper of live enrollment actors.
+
+Commands (`ringback/commands/`) commit their own transactions on the callers' threads and then tell
+the supervisor which enrollment has news (`Deliver`, `StopContact`); the supervisor runs no
+transaction of theirs, so starts and decisions never queue behind it.
 
 It owns the map enrollment id → live actor and bounds it (`max_live`); events for enrollments
 beyond the bound wait here, in order, never dropped. It re-activates passivated enrollments when
@@ -21,51 +25,35 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import peewee
 import pykka
 
 from ringback.actors.enrollment import EnrollmentActor
 from ringback.actors.messages import (
     Apply,
-    DecideCommand,
     Deliver,
     EnrollmentCrashed,
     Recover,
     ReleaseMe,
-    StartCommand,
     Stats,
     StopContact,
     Tick,
 )
 from ringback.actors.pacing import Pacer
 from ringback.actors.runtime import Runtime
-from ringback.actors.unapplied import CANCEL_RECEIVED, DECISION_RECEIVED, EDIT_RECEIVED, RECOVERY_KINDS, unapplied
+from ringback.actors.unapplied import RECOVERY_KINDS, unapplied
 from ringback.engine import events as ev
-from ringback.engine.content_guard import validate_edit
-from ringback.engine.errors import InvalidInput
-from ringback.engine.locale import resolve_language, resolve_timezone
-from ringback.engine.model import TERMINAL_ENROLLMENT, EnrollmentStatus
-from ringback.storage import contacts, enrollments, idempotency, send_log, templates
-from ringback.storage.db import write_transaction
-from ringback.storage.models import database_proxy
+from ringback.storage import enrollments, idempotency, send_log
 
 log = logging.getLogger(__name__)
 MAX_RESTARTS = 3  # restarts in a row (without a clean release in between) before the enrollment is failed
 DUE_POLL_SECONDS = 1.0
 STOP_LIVE_SECONDS = 10.0
 HOUSEKEEPING_SECONDS = 3600.0  # business time between purges of expired idempotency keys
-# Asked by HTTP threads: an exception goes back to the caller. Everything else is told, and must not kill us.
-_COMMANDS = (StartCommand, DecideCommand, Stats)
+# Asked (start-up, shutdown's drain): an exception goes back to the caller. Everything else is told,
+# and must not kill us.
+_ASKED = (Stats,)
 # A restarted actor begins with `Recovered`, which re-does what these would (generate, reconcile sends).
 _REPLACED_BY_RECOVERY = (ev.Started, ev.Recovered)
-
-
-class NotFound(Exception):
-    pass
-
-
-class Conflict(Exception):
-    pass
 
 
 @dataclass
@@ -100,8 +88,6 @@ class Supervisor(pykka.ThreadingActor):
         self._last_housekeeping: datetime | None = None
         self._metric = on_metric or (lambda name, value=1, **labels: None)
         self._handlers: dict[type, Callable[[Any], Any]] = {
-            StartCommand: self._start,
-            DecideCommand: self._decide,
             Stats: lambda m: self.stats(),
             Deliver: lambda m: self._deliver(m.enrollment_id, m.event),
             StopContact: self._stop_contact,
@@ -118,7 +104,7 @@ class Supervisor(pykka.ThreadingActor):
         if handler is None:
             log.error("supervisor: unexpected %s", type(message).__name__)
             return None
-        if isinstance(message, _COMMANDS):
+        if isinstance(message, _ASKED):
             return handler(message)
         try:
             handler(message)
@@ -142,121 +128,6 @@ class Supervisor(pykka.ThreadingActor):
     def _gauges(self) -> None:
         for name, value in self.stats().items():
             self._metric(name, value)
-
-    # --- commands (asked by HTTP threads) ----------------------------------------------------------
-
-    def _start(self, cmd: StartCommand) -> dict[str, Any]:
-        now = self._rt.clock.now()
-        template = templates.get_template(cmd.workspace_id, cmd.request.template_id)
-        if template is None:
-            raise NotFound("template")
-        workspace = self._rt.workspace(cmd.workspace_id)
-        for attempt in range(3):
-            try:
-                with write_transaction(database_proxy.obj):
-                    upserted = contacts.upsert_contact(cmd.workspace_id, cmd.request.contact, now)
-                    profile = contacts.profile(upserted.contact_id)
-                    if not any(enrollments.plan_recipient(s.channel, profile) for s in template.steps):
-                        raise InvalidInput(
-                            "contact",
-                            "the contact cannot be reached on any of the template's channels "
-                            f"({', '.join(sorted(c.value for c in template.allowed_channels))})",
-                            code="no_reachable_channel",
-                        )
-                    language = resolve_language(
-                        profile.language, profile.notes, profile.phones, workspace.default_language
-                    )
-                    zone = resolve_timezone(profile.timezone, profile.notes, profile.phones, workspace.default_timezone)
-                    created = enrollments.create(
-                        cmd.workspace_id,
-                        cmd.request.template_id,
-                        template,
-                        profile,
-                        cmd.mode,
-                        cmd.request.auto_approve,
-                        language,
-                        zone,
-                        now,
-                        cmd.request.metadata,
-                    )
-                    body = {
-                        "sequence_id": created.sequence_id,
-                        "enrollment_id": created.enrollment_id,
-                        "contact_id": upserted.contact_id,
-                        "contact_created": upserted.created,
-                        "match": upserted.match,
-                        "status": EnrollmentStatus.GENERATING.value,
-                        "review_required": not cmd.request.auto_approve,
-                        "language": language.code,
-                        "timezone": zone.zone,
-                        "status_url": f"/api/v1/sequences/enrollments/{created.enrollment_id}",
-                        "metadata": cmd.request.metadata,
-                    }
-                    if cmd.request.idempotency_key:
-                        idempotency.complete(cmd.workspace_id, cmd.request.idempotency_key, 202, body)
-                break
-            except peewee.IntegrityError:
-                # A concurrent writer (another node) created the same contact: the retry finds it.
-                if attempt == 2:
-                    raise
-        self._metric("enrollments_started")
-        self._deliver(created.enrollment_id, ev.Started())
-        return body
-
-    def _decide(self, cmd: DecideCommand) -> str:
-        status = enrollments.status_of(cmd.workspace_id, cmd.enrollment_id)
-        if status is None:
-            raise NotFound("enrollment")
-        now = self._rt.clock.now()
-        if cmd.decision == "cancel":
-            if status in TERMINAL_ENROLLMENT:
-                raise Conflict(f"the enrollment is already {status.value}")
-            reason = cmd.reason or "canceled"
-            received = ev.TimelineEntry(CANCEL_RECEIVED, {"reason": reason, "by": cmd.by})
-            enrollments.add_events(cmd.workspace_id, cmd.enrollment_id, [received], now)
-            self._deliver(cmd.enrollment_id, ev.Stopped(reason))
-            return EnrollmentStatus.STOPPED.value
-        if status != EnrollmentStatus.PENDING_APPROVAL:
-            raise Conflict(f"the enrollment is {status.value}, not pending_approval")
-        if cmd.decision == "edit":
-            return self._edit(cmd)
-        with write_transaction(database_proxy.obj):
-            if not enrollments.claim_decision(cmd.enrollment_id, cmd.by, now):
-                raise Conflict("the enrollment was already decided")
-            # Kept with the claim: should we crash before the actor applies it, recovery knows the decision.
-            received = {"decision": cmd.decision, "by": cmd.by, "reason": cmd.reason}
-            enrollments.add_events(
-                cmd.workspace_id, cmd.enrollment_id, [ev.TimelineEntry(DECISION_RECEIVED, received)], now
-            )
-        if cmd.decision == "approve":
-            self._deliver(cmd.enrollment_id, ev.Approved(cmd.by))
-            return EnrollmentStatus.ACTIVE.value
-        self._deliver(cmd.enrollment_id, ev.Rejected(cmd.by, cmd.reason))
-        return EnrollmentStatus.REJECTED.value
-
-    def _edit(self, cmd: DecideCommand) -> str:
-        view = enrollments.enrollment_view(cmd.workspace_id, cmd.enrollment_id) or {}
-        if view.get("review", {}).get("decided_at"):
-            # Decided a moment ago: the actor may not have applied it yet, but the claim is already final.
-            raise Conflict("the enrollment was already decided")
-        channels = enrollments.step_channels(cmd.enrollment_id)
-        allowlist = enrollments.load_context(cmd.enrollment_id).template.link_allowlist
-        checked = []
-        for index, content in cmd.edits:
-            if index not in channels:
-                raise InvalidInput("index", f"the sequence has no step {index}")
-            result = validate_edit(channels[index], content, allowlist)
-            if result.problems:
-                raise InvalidInput(f"steps[{index}]", "; ".join(result.problems))
-            checked.append((index, result.content))
-        received = [
-            ev.TimelineEntry(EDIT_RECEIVED, {"index": i, "subject": c.subject, "body": c.body, "by": cmd.by})
-            for i, c in checked
-        ]
-        enrollments.add_events(cmd.workspace_id, cmd.enrollment_id, received, self._rt.clock.now())
-        for index, content in checked:
-            self._deliver(cmd.enrollment_id, ev.StepEdited(index, content, cmd.by))
-        return EnrollmentStatus.PENDING_APPROVAL.value
 
     # --- events ------------------------------------------------------------------------------------
 
@@ -326,7 +197,8 @@ class Supervisor(pykka.ThreadingActor):
             self._metric("enrollments_failed_by_crashes")
             # The error stays in the log: status_reason is shown to API callers, never an exception's repr.
             reason = f"internal error: processing failed {count} times in a row (see the server log)"
-            enrollments.mark_failed(enrollment_id, reason, self._rt.clock.now())
+            now = self._rt.clock.now()
+            self._rt.writer.run(lambda: enrollments.mark_failed(enrollment_id, reason, now))
         else:
             log.warning("enrollment %s: restart %d of %d from storage", enrollment_id, count, MAX_RESTARTS)
             for event in (ev.Recovered(), *replay):
@@ -369,10 +241,11 @@ class Supervisor(pykka.ThreadingActor):
         if last is not None and (now - last).total_seconds() < HOUSEKEEPING_SECONDS:
             return
         self._last_housekeeping = now
-        purged = idempotency.purge_expired(now)
+        purged = self._rt.writer.run(lambda: idempotency.purge_expired(now))
         if purged:
             log.info("housekeeping: %d expired idempotency keys forgotten", purged)
-        send_log.purge_older_than(now - send_log.KEEP)  # sends no sending-limit window can count any more
+        # Sends no sending-limit window can count any more.
+        self._rt.writer.run(lambda: send_log.purge_older_than(now - send_log.KEEP))
 
     def _poll_due_now(self, now: datetime) -> bool:
         """Poll storage every `due_poll_seconds` (real or business time), and on every tick while the last

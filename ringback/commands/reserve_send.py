@@ -1,7 +1,8 @@
 """Reserve a slot under the workspace's sending limits for one send, or learn how long it must wait.
 
-Counting and recording happen in one transaction under a per-workspace lock, so concurrent enrollment
-actors can never together send past a cap.
+Counting and recording are one unit of the group-commit writer: units run one after another, so two
+enrollment actors can never both count the other out and together send past a cap. A PostgreSQL advisory
+lock per workspace keeps that true when several nodes write to one database.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ringback.engine.model import Channel
-from ringback.engine.sending_limits import SendingLimits, Wait, check, windows
+from ringback.engine.sending_limits import SendingLimits, Wait, Windows, check, windows
 from ringback.storage import send_log
-from ringback.storage.db import write_transaction
 from ringback.storage.models import database_proxy
+from ringback.storage.writer import GroupCommitWriter
 
 
 @dataclass(frozen=True)
@@ -35,21 +36,26 @@ class SendSlot:
 
 
 class ReserveSend:
+    def __init__(self, writer: GroupCommitWriter) -> None:
+        self._writer = writer
+
     def run(self, slot: SendSlot, limits: SendingLimits, zone: str, now: datetime) -> Wait | None:
         """None: the send may go now and is counted; a Wait: it is not counted and must wait."""
         if not limits.limits(slot.channel):
-            return None
+            return None  # nothing to count: no write at all on the hot path
         current = windows(now, zone)
-        domain = slot.recipient_domain
-        db = database_proxy.obj
-        with write_transaction(db):
-            if send_log.already_logged(slot.step_id, slot.attempt):
-                return None
-            send_log.lock_workspace(db, slot.workspace_id)
-            counts = send_log.counts(slot.workspace_id, slot.channel, slot.sender, domain, slot.sandbox, current)
-            wait = check(slot.channel, counts, limits, current)
-            if wait is None:
-                send_log.record(
-                    slot.workspace_id, slot.step_id, slot.attempt, slot.channel, slot.sender, domain, slot.sandbox, now
-                )
-            return wait
+        return self._writer.run(lambda: _reserve(slot, limits, current, now))
+
+
+def _reserve(slot: SendSlot, limits: SendingLimits, current: Windows, now: datetime) -> Wait | None:
+    if send_log.already_logged(slot.step_id, slot.attempt):
+        return None
+    send_log.lock_workspace(database_proxy.obj, slot.workspace_id)
+    domain = slot.recipient_domain
+    counts = send_log.counts(slot.workspace_id, slot.channel, slot.sender, domain, slot.sandbox, current)
+    wait = check(slot.channel, counts, limits, current)
+    if wait is None:
+        send_log.record(
+            slot.workspace_id, slot.step_id, slot.attempt, slot.channel, slot.sender, domain, slot.sandbox, now
+        )
+    return wait

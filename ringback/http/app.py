@@ -25,6 +25,7 @@ from ringback.http.metrics import Metrics, MetricsMiddleware
 from ringback.http.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
+    ReleaseConnectionMiddleware,
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
@@ -59,6 +60,7 @@ def create_app(
     app = falcon.App(
         media_type=falcon.MEDIA_JSON,
         middleware=[
+            ReleaseConnectionMiddleware(),  # first in, so its response hook runs last
             RequestIdMiddleware(),
             SecurityHeadersMiddleware(PAGE_HEADERS),
             AccessLogMiddleware(),

@@ -1,7 +1,8 @@
 """One error envelope for every 4xx/5xx answer.
 
-Resources raise :class:`ApiError` (usually through the helpers below); falcon's own errors and anything
-unexpected are mapped here too, so a client always gets
+Resources raise :class:`ApiError` (usually through the helpers below), and let what commands and the
+engine refuse with (InvalidInput, NotFound, Conflict, ...) pass: one handler maps those. falcon's own
+errors and anything unexpected are mapped here too, so a client always gets
 ``{"error": {"code": ..., "message": ..., "details": {...}}}`` and never a stack trace.
 """
 
@@ -13,6 +14,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import falcon
+
+from ringback.commands.errors import Conflict, IdempotencyMismatch, KeyInFlight, NotFound
+from ringback.engine.errors import InvalidInput
+from ringback.storage.writer import OutcomeUnknown, WriterClosed
 
 log = logging.getLogger("ringback.http")
 
@@ -111,11 +116,47 @@ def internal_error() -> ApiError:
     return ApiError(500, "internal_error", "internal server error")
 
 
+RETRY_UNKNOWN_OUTCOME_SECONDS = 2
+
+
+def from_domain(ex: Exception) -> ApiError:
+    """What a command or the engine refused with, as the one envelope (resources never translate by hand)."""
+    if isinstance(ex, InvalidInput):
+        return ApiError(422, ex.code, ex.message, {"field": ex.field})
+    if isinstance(ex, NotFound):
+        return ApiError(404, "not_found", ex.message, {"field": ex.field} if ex.field else None)
+    if isinstance(ex, KeyInFlight):
+        return conflict(
+            "a request with this idempotency key is still in flight; retry shortly", {"idempotency_key": ex.key}
+        )
+    if isinstance(ex, Conflict):
+        return conflict(str(ex))
+    if isinstance(ex, IdempotencyMismatch):
+        return idempotency_mismatch()
+    if isinstance(ex, OutcomeUnknown):
+        # The work may still commit: the key stays taken, and a retry with it returns the original answer.
+        retry = RETRY_UNKNOWN_OUTCOME_SECONDS
+        return ApiError(
+            503, "outcome_unknown", str(ex), {"retry_after": retry}, {"Retry-After": str(retry)}
+        )
+    if isinstance(ex, WriterClosed):
+        return ApiError(503, "shutting_down", "the server is shutting down; retry", headers={"Retry-After": "5"})
+    raise TypeError(type(ex).__name__)
+
+
+DOMAIN_ERRORS = (InvalidInput, NotFound, KeyInFlight, Conflict, IdempotencyMismatch, OutcomeUnknown, WriterClosed)
+
+
 def register_error_handlers(app: falcon.App) -> None:
     """Route every exception through the envelope; falcon picks the most specific handler."""
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _falcon_error)
     app.add_error_handler(ApiError, _api_error)
+    app.add_error_handler(DOMAIN_ERRORS, _domain_error)
+
+
+def _domain_error(req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]) -> None:
+    _write(resp, from_domain(ex))
 
 
 def code_for(status: int) -> str:

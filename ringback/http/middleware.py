@@ -18,6 +18,7 @@ from typing import Any
 import falcon
 
 from ringback.http import errors
+from ringback.storage.db import release as release_connection
 
 access_log = logging.getLogger("ringback.access")
 
@@ -132,3 +133,12 @@ class SecurityHeadersMiddleware:
             for name, value in self._headers.items():
                 if resp.get_header(name) is None:
                     resp.set_header(name, value)
+
+
+class ReleaseConnectionMiddleware:
+    """Gives the request thread's database connection back to the pool once the response is ready."""
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
+        release_connection()

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from ringback.clock import Clock
+from ringback.commands.contact_events import ContactEvents
+from ringback.commands.decide import DecideEnrollment
+from ringback.commands.setup import WorkspaceSetup
+from ringback.commands.start import StartSequence
+from ringback.config import Settings
+from ringback.engine.machine import Policy
 from ringback.engine.model import Channel
-from ringback.http.metrics import MetricsResource
+from ringback.http.metrics import Metrics, MetricsResource
 from ringback.http.pages.review import ReviewPage
 from ringback.http.resources.contact_events import ContactEventsResource
 from ringback.http.resources.contacts import ContactResource
@@ -22,55 +31,70 @@ from ringback.http.resources.unsubscribe import UnsubscribeResource
 from ringback.http.resources.webhooks import TwilioSmsResource, TwilioStatusResource
 from ringback.http.resources.workspace import WorkspaceResource
 from ringback.http.twilio_signature import TwilioRequestVerifier
+from ringback.storage.accounts import WorkspaceInfo
+from ringback.tokens import TokenSigner
 
-if TYPE_CHECKING:
-    from ringback.node import Node
+
+@dataclass(frozen=True)
+class Commands:
+    """Every write use case the HTTP layer may call (`ringback/commands/`)."""
+
+    start: StartSequence
+    decide: DecideEnrollment
+    contact_events: ContactEvents
+    setup: WorkspaceSetup
 
 
-def table(node: Node) -> list[tuple[Any, ...]]:
-    s = node.settings
-    decisions = DecisionResource(node.supervisor)
+@dataclass(frozen=True)
+class RouteDeps:
+    """What the resources need from the node: built by `node.py`, so this module does not import it."""
+
+    settings: Settings
+    commands: Commands
+    metrics: Metrics
+    signer: TokenSigner
+    clock: Clock
+    policy: Callable[[str], Policy]
+    workspace: Callable[[str], WorkspaceInfo]
+    configured_channels: Callable[[], frozenset[Channel]]
+    ready_checks: dict[str, Callable[[], bool]]
+    tell_supervisor: Callable[[Any], None]
+    hang_up: Callable[[str], None] | None
+
+
+def table(deps: RouteDeps) -> list[tuple[Any, ...]]:
+    s = deps.settings
+    decisions = DecisionResource(deps.commands.decide)
     enrollment = "/api/v1/sequences/enrollments/{enrollment_id}"
     twilio = TwilioRequestVerifier(s.twilio_auth_token, s.resolved_public_url)
     return [
         ("/healthz", HealthResource()),
-        ("/readyz", ReadyResource(node.ready_checks())),
-        ("/metrics", MetricsResource(node.metrics)),
+        ("/readyz", ReadyResource(deps.ready_checks)),
+        ("/metrics", MetricsResource(deps.metrics)),
         ("/openapi.json", OpenApiResource(s.resolved_public_url)),
-        ("/api/v1/workspace", WorkspaceResource(node.workspace_changed)),
-        ("/api/v1/templates", TemplatesResource(node.clock)),
+        ("/api/v1/workspace", WorkspaceResource(deps.commands.setup)),
+        ("/api/v1/templates", TemplatesResource(deps.commands.setup)),
         ("/api/v1/templates/{template_id}", TemplateResource()),
         ("/api/v1/contacts/{contact_id}", ContactResource()),
         (
             "/api/v1/sequences/start",
-            StartSequenceResource(
-                node.supervisor,
-                node.clock,
-                node._workspace,
-                node.configured_channels,
-                s.idempotency_ttl_hours,
-            ),
+            StartSequenceResource(deps.commands.start, deps.workspace, deps.configured_channels),
         ),
         (enrollment, EnrollmentResource()),
         (enrollment + "/approve", decisions, "approve"),
         (enrollment + "/reject", decisions, "reject"),
         (enrollment + "/cancel", decisions, "cancel"),
         (enrollment + "/steps/{index}", decisions, "step"),
-        ("/api/v1/review-queue", ReviewQueueResource(node.clock)),
+        ("/api/v1/review-queue", ReviewQueueResource(deps.clock)),
         (
             "/review/{token}",
-            ReviewPage(node.supervisor, node.signer, node.clock, node._policy, s.resolved_public_url),
+            ReviewPage(deps.commands.decide, deps.signer, deps.clock, deps.policy, s.resolved_public_url),
         ),
-        ("/api/v1/contacts/{contact_id}/events", ContactEventsResource(node.supervisor, node.clock)),
-        (
-            "/webhooks/twilio/status",
-            TwilioStatusResource(
-                twilio, node.supervisor, getattr(node.router.live.get(Channel.VOICE), "hang_up", None)
-            ),
-        ),
+        ("/api/v1/contacts/{contact_id}/events", ContactEventsResource(deps.commands.contact_events)),
+        ("/webhooks/twilio/status", TwilioStatusResource(twilio, deps.tell_supervisor, deps.hang_up)),
         (
             "/webhooks/twilio/sms",
-            TwilioSmsResource(twilio, node.supervisor, node.clock, s.reply_stops_sequence),
+            TwilioSmsResource(twilio, deps.commands.contact_events, s.reply_stops_sequence),
         ),
-        ("/u/{token}", UnsubscribeResource(node.signer, node.supervisor, node.clock)),
+        ("/u/{token}", UnsubscribeResource(deps.signer, deps.commands.contact_events, deps.clock)),
     ]

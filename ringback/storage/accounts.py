@@ -64,6 +64,8 @@ class KeyRecord:
     mode: str
     scopes: frozenset[str]
     features: frozenset[str]
+    last_used_stale: bool = False  # `last_used_at` is older than its resolution: the caller records the use
+
 
 
 @dataclass(frozen=True)
@@ -207,15 +209,19 @@ def resolve_key(plain: str, now: datetime) -> KeyRecord | None:
     )
     if row is None:
         return None
-    if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
-        ApiKey.update(last_used_at=now).where(ApiKey.id == row.id).execute()
     return KeyRecord(
         key_id=row.id,
         workspace_id=row.workspace.id,
         mode=row.mode,
         scopes=frozenset(row.scopes.split(",")),
         features=frozenset(row.workspace.features),
+        last_used_stale=row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION,
     )
+
+
+def touch_key(key_id: str, now: datetime) -> None:
+    """Record that the key was used (bounded to one write per key and resolution period by the caller)."""
+    ApiKey.update(last_used_at=now).where(ApiKey.id == key_id).execute()
 
 
 def list_keys(workspace_id: str) -> list[KeyListing]:

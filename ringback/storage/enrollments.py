@@ -464,6 +464,10 @@ def claim_decision(enrollment_id: str, by: str, now: datetime) -> bool:
     )
 
 
+def is_decided(enrollment_id: str) -> bool:
+    return Enrollment.select().where(Enrollment.id == enrollment_id, Enrollment.decided_at.is_null(False)).exists()
+
+
 def step_channels(enrollment_id: str) -> dict[int, Channel]:
     return {
         r.index: Channel(r.channel)

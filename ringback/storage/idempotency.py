@@ -1,8 +1,11 @@
 """Idempotency keys (Stripe / IETF draft semantics), scoped per workspace.
 
-A key is claimed (in flight) before the work and completed with the response in the same
-transaction as the work, so a completed key always points at data that exists. A claim left
-behind by a crash expires after CLAIM_LEASE and can be taken again.
+A key is looked up and stored inside the same transaction as the work it answers for (the start
+command's unit in the group-commit writer), so a stored key always points at data that exists and
+data never exists without its key: no lease, no claim to release, no window in which a retry can
+create a second enrollment. A request still running is known to the node that runs it (the start
+command's keys in flight); another node racing on the same key meets the unique index, and its
+retry reads the stored answer.
 """
 
 from __future__ import annotations
@@ -11,17 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import peewee
-
-from ringback.storage.db import write_transaction
-from ringback.storage.models import IdempotencyRecord, database_proxy
-
-CLAIM_LEASE = timedelta(seconds=60)
-
-
-@dataclass(frozen=True)
-class Claimed:
-    pass
+from ringback.storage.models import IdempotencyRecord
 
 
 @dataclass(frozen=True)
@@ -35,61 +28,43 @@ class Mismatch:
     pass
 
 
-@dataclass(frozen=True)
-class InFlight:
-    pass
+def lookup(workspace_id: str, key: str, fingerprint: str, now: datetime) -> Replay | Mismatch | None:
+    """The stored answer for this key, Mismatch for a different request, None when the key is free.
+
+    Call inside the work's transaction. An expired answer, or a claim left in flight by a version of
+    ringback that claimed keys in a transaction of their own, frees the key.
+    """
+    row = IdempotencyRecord.get_or_none(IdempotencyRecord.workspace == workspace_id, IdempotencyRecord.key == key)
+    if row is None:
+        return None
+    if row.expires_at <= now or row.state != "done":
+        row.delete_instance()
+        return None
+    if row.request_hash != fingerprint:
+        return Mismatch()
+    return Replay(row.response_status, row.response_body)
 
 
-ClaimResult = Claimed | Replay | Mismatch | InFlight
-
-
-def claim(workspace_id: str, key: str, fingerprint: str, now: datetime, ttl: timedelta) -> ClaimResult:
-    for _ in range(2):
-        try:
-            with write_transaction(database_proxy.obj):
-                row = IdempotencyRecord.get_or_none(
-                    IdempotencyRecord.workspace == workspace_id, IdempotencyRecord.key == key
-                )
-                if row is not None and (
-                    row.expires_at <= now
-                    or (row.state == "in_flight" and row.created_at + CLAIM_LEASE <= now)
-                ):
-                    row.delete_instance()
-                    row = None
-                if row is None:
-                    IdempotencyRecord.create(
-                        workspace=workspace_id,
-                        key=key,
-                        request_hash=fingerprint,
-                        state="in_flight",
-                        created_at=now,
-                        expires_at=now + ttl,
-                    )
-                    return Claimed()
-                if row.request_hash != fingerprint:
-                    return Mismatch()
-                if row.state == "in_flight":
-                    return InFlight()
-                return Replay(row.response_status, row.response_body)
-        except peewee.IntegrityError:
-            continue  # another node inserted the same key between our read and insert: read it again
-    return InFlight()
-
-
-def complete(workspace_id: str, key: str, status: int, body: dict[str, Any]) -> None:
-    """Store the response; call inside the transaction that did the work."""
-    IdempotencyRecord.update(state="done", response_status=status, response_body=body).where(
-        IdempotencyRecord.workspace == workspace_id, IdempotencyRecord.key == key
-    ).execute()
-
-
-def release(workspace_id: str, key: str) -> None:
-    """Forget an in-flight claim whose work was refused (validation errors are not stored)."""
-    IdempotencyRecord.delete().where(
-        IdempotencyRecord.workspace == workspace_id,
-        IdempotencyRecord.key == key,
-        IdempotencyRecord.state == "in_flight",
-    ).execute()
+def store(
+    workspace_id: str,
+    key: str,
+    fingerprint: str,
+    status: int,
+    body: dict[str, Any],
+    now: datetime,
+    ttl: timedelta,
+) -> None:
+    """Remember the answer; call inside the transaction that did the work."""
+    IdempotencyRecord.create(
+        workspace=workspace_id,
+        key=key,
+        request_hash=fingerprint,
+        state="done",
+        response_status=status,
+        response_body=body,
+        created_at=now,
+        expires_at=now + ttl,
+    )
 
 
 def purge_expired(now: datetime) -> int:

@@ -21,9 +21,9 @@ def already_logged(step_id: str, attempt: int) -> bool:
 
 
 def lock_workspace(db: peewee.Database, workspace_id: str) -> None:
-    """Serialise limit checks of one workspace until the transaction ends. SQLite's IMMEDIATE transaction
-    already holds the only write lock; PostgreSQL needs an advisory lock, or two concurrent checks could
-    each count the other out and both send past a cap."""
+    """Serialise limit checks of one workspace until the transaction ends, across nodes too. One node's
+    writer already runs them one at a time, and SQLite has a single writer anyway; PostgreSQL shared by
+    several nodes needs an advisory lock, or two checks could each count the other out and both send."""
     if not is_sqlite(db):
         db.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"send_log:{workspace_id}",))
 

@@ -33,8 +33,15 @@ def pending(api: Api, n: int = 0) -> str:
     lead = seed_lead(api.template_id, auto_approve=False, idempotency_key=None)
     lead["contact"] = {**lead["contact"], "emails": [f"lead{n}@example.com"], "phone_numbers": []}
     enrollment_id = api.post("/api/v1/sequences/start", lead).json["enrollment_id"]
-    wait_for(lambda: api.get(f"/api/v1/sequences/enrollments/{enrollment_id}").json["status"] == "pending_approval")
+    wait_for(lambda: _review_requested(api.get(f"/api/v1/sequences/enrollments/{enrollment_id}").json))
     return enrollment_id
+
+
+def _review_requested(view: dict) -> bool:
+    """Pending, and the admins' review email has had its outcome recorded (it changes the status reason)."""
+    return view["status"] == "pending_approval" and bool(
+        view["review"]["admins_notified_at"] or view["status_reason"]
+    )
 
 
 def _start_with(api: Api, where: str, value: str) -> dict:

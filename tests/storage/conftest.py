@@ -12,7 +12,7 @@ import pytest
 
 from ringback.engine.template import TemplateDef, parse_template
 from ringback.storage import accounts
-from ringback.storage.db import open_database
+from ringback.storage.db import close_database, open_database
 from ringback.storage.migrations import migrate
 from ringback.storage.models import database_proxy
 from tests.conftest import POSTGRES_URL, WEDNESDAY_MORNING, services_required
@@ -66,7 +66,7 @@ def fresh_database(database_url) -> Iterator[peewee.Database]:
     """Opened and bound to the models, not migrated yet."""
     db = open_database(database_url)
     yield db
-    db.close()
+    close_database(db)
 
 
 @pytest.fixture

@@ -35,8 +35,7 @@ def theirs(other_workspace, template_def):
     before = enrollments.load_state(enrollment_id)
     enrollments.save(before, before.evolve(status=EnrollmentStatus.PENDING_APPROVAL), other_workspace.id, (), NOW, None)
     accounts.create_key(other_workspace.id, NOW)
-    idempotency.claim(other_workspace.id, "lead-1", "fp-theirs", NOW, TTL)
-    idempotency.complete(other_workspace.id, "lead-1", 202, {"enrollment_id": enrollment_id})
+    idempotency.store(other_workspace.id, "lead-1", "fp-theirs", 202, {"enrollment_id": enrollment_id}, NOW, TTL)
     return {
         "workspace": other_workspace.id,
         "template": template_id,
@@ -69,10 +68,10 @@ def test_their_enrollment_is_not_found(workspace, theirs):
 
 def test_their_keys_and_idempotency_keys_are_not_ours(workspace, theirs):
     assert accounts.list_keys(workspace.id) == []
-    assert idempotency.claim(workspace.id, "lead-1", "fp-ours", NOW, TTL) == idempotency.Claimed()
-    idempotency.complete(workspace.id, "lead-1", 201, {"ours": True})
+    assert idempotency.lookup(workspace.id, "lead-1", "fp-ours", NOW) is None
+    idempotency.store(workspace.id, "lead-1", "fp-ours", 202, {"ours": True}, NOW, TTL)
 
-    replay = idempotency.claim(theirs["workspace"], "lead-1", "fp-theirs", NOW, TTL)
+    replay = idempotency.lookup(theirs["workspace"], "lead-1", "fp-theirs", NOW)
     assert replay == idempotency.Replay(202, {"enrollment_id": theirs["enrollment"]})
 
 

@@ -2,7 +2,7 @@
 
 The signed token is the capability (one enrollment, expiring); it is not under ``/api/``, so no API key is
 involved. ``GET`` only reads. Decisions are form ``POST``s (``action=approve|reject|save``) that carry a CSRF
-value bound to the token, and go through the same supervisor command as the API, so the first decision wins
+value bound to the token, and go through the same decide command as the API, so the first decision wins
 whichever door it came through.
 """
 
@@ -16,12 +16,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import falcon
-import pykka
 
-from ringback.actors.messages import DecideCommand
 from ringback.actors.review_mail import human_duration, lead_name
-from ringback.actors.supervisor import Conflict, NotFound
 from ringback.clock import Clock
+from ringback.commands.decide import DecideEnrollment, Decision
+from ringback.commands.errors import Conflict, NotFound
 from ringback.engine import events as ev
 from ringback.engine.enrollment import EnrollmentState, StepState
 from ringback.engine.errors import InvalidInput
@@ -30,7 +29,6 @@ from ringback.engine.machine import WINDOWED_CHANNELS, Policy, transition
 from ringback.engine.model import Channel, EnrollmentStatus, StepContent, StepStatus
 from ringback.http.csrf import csrf_ok, csrf_value, same_origin
 from ringback.http.pages.render import PageError, html_errors, local_time, message_page, write_page
-from ringback.http.resources.common import ASK_TIMEOUT_SECONDS
 from ringback.storage import enrollments
 from ringback.tokens import TokenExpired, TokenInvalid, TokenSigner
 
@@ -78,13 +76,13 @@ def who(by: str | None) -> str:
 class ReviewPage:
     def __init__(
         self,
-        supervisor: pykka.ActorRef,
+        decide: DecideEnrollment,
         signer: TokenSigner,
         clock: Clock,
         policy: Callable[[str], Policy],
         public_url: str,
     ) -> None:
-        self._supervisor = supervisor
+        self._decide_enrollment = decide
         self._signer = signer
         self._clock = clock
         self._policy = policy
@@ -175,9 +173,8 @@ class ReviewPage:
         reason: str = "",
         edits: tuple[tuple[int, StepContent], ...] = (),
     ) -> str:
-        command = DecideCommand(loaded.workspace_id, loaded.state.id, decision, BY, reason, edits)
         try:
-            return self._supervisor.ask(command, timeout=ASK_TIMEOUT_SECONDS)
+            return self._decide_enrollment(Decision(loaded.workspace_id, loaded.state.id, decision, BY, reason, edits))
         except NotFound:
             raise _not_found() from None
         except Conflict:

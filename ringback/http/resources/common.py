@@ -6,20 +6,12 @@ from typing import Any
 
 import falcon
 
-from ringback.engine.errors import InvalidInput
 from ringback.http.auth import Principal
 from ringback.http.errors import ApiError
-
-ASK_TIMEOUT_SECONDS = 30.0
 
 
 def principal(req: falcon.Request) -> Principal:
     return req.context.principal
-
-
-def from_invalid(error: InvalidInput) -> ApiError:
-    """A domain validation error as a 422 in the envelope, naming the field."""
-    return ApiError(422, error.code, error.message, {"field": error.field})
 
 
 def json_body(req: falcon.Request) -> Any:

@@ -1,40 +1,23 @@
 """Things that happened to a contact outside ringback and end its outreach.
 
-The customer reports them (`POST /api/v1/contacts/{id}/events`), and the inbound SMS webhook and the
-one-click unsubscribe page record theirs the same way, through `record`: suppress the channels the
-contact must no longer be reached on (committed first, so the send-time re-check sees it), then ask
-the supervisor to stop every open enrollment of the contact.
+The customer reports them (`POST /api/v1/contacts/{id}/events`); the command
+(`ringback/commands/contact_events.py`) suppresses and stops, as for inbound SMS and unsubscribes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
-
 import falcon
-import pykka
 
-from ringback.actors.messages import StopContact
-from ringback.clock import Clock
+from ringback.commands.contact_events import ContactEvent, ContactEvents
 from ringback.engine import fields
 from ringback.engine.model import Channel
 from ringback.http.errors import not_found, validation_error
 from ringback.http.resources.common import json_body, principal
 from ringback.ids import looks_like
 from ringback.storage import contacts, enrollments
-from ringback.storage.db import write_transaction
-from ringback.storage.models import database_proxy
 
 ALL_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.VOICE)
 _FIELDS = {"type", "note"}
-
-
-@dataclass(frozen=True)
-class ContactEvent:
-    reason: str
-    suppress: tuple[Channel, ...] = ()
-    opt_out: str | None = None  # an opt-out, and where it was said (the opt-out counter's source)
 
 
 # What the customer may report. A bounce makes the address useless, not the phone.
@@ -46,23 +29,11 @@ REPORTED: dict[str, ContactEvent] = {
 }
 
 
-def record(supervisor: pykka.ActorRef, contact_ids: Iterable[str], event: ContactEvent, now: datetime) -> None:
-    """Suppress, commit, then stop each contact's open enrollments (asynchronously, in the supervisor)."""
-    contact_ids = list(contact_ids)
-    if event.suppress:
-        for contact_id in contact_ids:
-            with write_transaction(database_proxy.obj):  # suppress() checks, then inserts
-                contacts.suppress(contact_id, event.suppress, event.reason, now)
-    for contact_id in contact_ids:
-        supervisor.tell(StopContact(contact_id, event.reason, event.opt_out))
-
-
 class ContactEventsResource:
     """`POST /api/v1/contacts/{id}/events` `{"type": ..., "note"?: ...}` → 202 with what was done."""
 
-    def __init__(self, supervisor: pykka.ActorRef, clock: Clock) -> None:
-        self._supervisor = supervisor
-        self._clock = clock
+    def __init__(self, events: ContactEvents) -> None:
+        self._events = events
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, contact_id: str) -> None:
         workspace_id = principal(req).workspace_id
@@ -71,7 +42,7 @@ class ContactEventsResource:
             raise not_found("contact not found")
         event = _parse(body)
         stopping = enrollments.open_ids_for_contact(contact_id)
-        record(self._supervisor, [contact_id], event, self._clock.now())
+        self._events.record([contact_id], event)
         resp.status = falcon.HTTP_202
         resp.media = {
             "contact_id": contact_id,

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import falcon
-import pykka
 
-from ringback.actors.messages import DecideCommand, StartCommand
-from ringback.actors.supervisor import Conflict, NotFound
 from ringback.clock import Clock
+from ringback.commands.decide import DecideEnrollment, Decision
+from ringback.commands.errors import NotFound
+from ringback.commands.start import StartSequence
 from ringback.engine import fields
-from ringback.engine.errors import InvalidInput
 from ringback.engine.lead import parse_start_request, request_fingerprint
 from ringback.engine.model import Channel, StepContent
-from ringback.http.errors import ApiError, conflict, idempotency_mismatch, not_found, validation_error
-from ringback.http.resources.common import ASK_TIMEOUT_SECONDS, from_invalid, json_body, principal
+from ringback.http.errors import ApiError, not_found, validation_error
+from ringback.http.resources.common import json_body, principal
 from ringback.ids import looks_like
-from ringback.storage import enrollments, idempotency, templates
+from ringback.storage import enrollments, templates
 from ringback.storage.accounts import WorkspaceInfo
 
 MAX_INDEX_DIGITS = 3  # a template has at most 10 steps
@@ -28,76 +26,45 @@ MAX_INDEX_DIGITS = 3  # a template has at most 10 steps
 class StartSequenceResource:
     def __init__(
         self,
-        supervisor: pykka.ActorRef,
-        clock: Clock,
+        start: StartSequence,
         workspace: Callable[[str], WorkspaceInfo],
         configured_channels: Callable[[], frozenset[Channel]],
-        idempotency_ttl_hours: int,
     ) -> None:
-        self._supervisor = supervisor
-        self._clock = clock
+        self._start = start
         self._workspace = workspace
         self._configured = configured_channels
-        self._ttl = timedelta(hours=idempotency_ttl_hours)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         who = principal(req)
         body = json_body(req)
-        try:
-            start = parse_start_request(
-                body, req.get_header("Idempotency-Key"), self._workspace(who.workspace_id).default_region
-            )
-        except InvalidInput as error:
-            raise from_invalid(error) from None
-        template = (
-            templates.get_template(who.workspace_id, start.template_id)
-            if looks_like(start.template_id, "tpl")
-            else None
+        start = parse_start_request(
+            body, req.get_header("Idempotency-Key"), self._workspace(who.workspace_id).default_region
         )
-        if template is None:
-            raise ApiError(404, "not_found", "template not found", {"field": "template_id"})
         if who.mode == "live":
-            missing = sorted(c.value for c in template.allowed_channels if c not in self._configured())
-            if missing:
-                raise ApiError(
-                    422,
-                    "channel_not_configured",
-                    f"no provider is configured for {', '.join(missing)}; a live key never falls back "
-                    "to the sandbox",
-                    {"field": "template_id", "channels": missing},
-                )
-        key = start.idempotency_key
-        if key:
-            claim = idempotency.claim(
-                who.workspace_id, key, request_fingerprint(body), self._clock.now(), self._ttl
+            self._require_live_channels(who.workspace_id, start.template_id)
+        result = self._start(who.workspace_id, who.mode, start, request_fingerprint(body))
+        if result.replayed:
+            resp.status = falcon.HTTP_200
+            resp.set_header("Idempotent-Replayed", "true")
+        else:
+            resp.status = falcon.HTTP_202
+            resp.location = result.body["status_url"]
+        resp.media = result.body
+
+    def _require_live_channels(self, workspace_id: str, template_id: str) -> None:
+        """A live key never falls back to the sandbox: every channel of the template needs its provider."""
+        template = templates.get_template(workspace_id, template_id) if looks_like(template_id, "tpl") else None
+        if template is None:
+            raise NotFound("template not found", "template_id")
+        missing = sorted(c.value for c in template.allowed_channels if c not in self._configured())
+        if missing:
+            raise ApiError(
+                422,
+                "channel_not_configured",
+                f"no provider is configured for {', '.join(missing)}; a live key never falls back "
+                "to the sandbox",
+                {"field": "template_id", "channels": missing},
             )
-            if isinstance(claim, idempotency.Replay):
-                resp.status = falcon.HTTP_200
-                resp.set_header("Idempotent-Replayed", "true")
-                resp.media = claim.body
-                return
-            if isinstance(claim, idempotency.Mismatch):
-                raise idempotency_mismatch()
-            if isinstance(claim, idempotency.InFlight):
-                raise conflict(
-                    "a request with this idempotency key is still in flight; retry shortly",
-                    {"idempotency_key": key},
-                )
-        try:
-            result = self._supervisor.ask(
-                StartCommand(who.workspace_id, who.mode, start), timeout=ASK_TIMEOUT_SECONDS
-            )
-        except BaseException as error:
-            if key:
-                idempotency.release(who.workspace_id, key)  # failures are not remembered; a retry may succeed
-            if isinstance(error, InvalidInput):
-                raise from_invalid(error) from None
-            if isinstance(error, NotFound):
-                raise ApiError(404, "not_found", "template not found", {"field": "template_id"}) from None
-            raise
-        resp.status = falcon.HTTP_202
-        resp.location = result["status_url"]
-        resp.media = result
 
 
 class EnrollmentResource:
@@ -124,8 +91,8 @@ def _optional_body(req: falcon.Request) -> dict[str, Any]:
 class DecisionResource:
     """POST .../approve | reject | cancel, and PATCH .../steps/{index} while pending."""
 
-    def __init__(self, supervisor: pykka.ActorRef) -> None:
-        self._supervisor = supervisor
+    def __init__(self, decide: DecideEnrollment) -> None:
+        self._decide_enrollment = decide
 
     def _decide(
         self,
@@ -139,15 +106,9 @@ class DecisionResource:
         who = principal(req)
         if not looks_like(enrollment_id, "enr"):
             raise not_found("enrollment not found")
-        command = DecideCommand(who.workspace_id, enrollment_id, decision, f"api:{who.key_id}", reason, edits)
-        try:
-            status = self._supervisor.ask(command, timeout=ASK_TIMEOUT_SECONDS)
-        except NotFound:
-            raise not_found("enrollment not found") from None
-        except Conflict as error:
-            raise conflict(str(error)) from None
-        except InvalidInput as error:
-            raise from_invalid(error) from None
+        status = self._decide_enrollment(
+            Decision(who.workspace_id, enrollment_id, decision, f"api:{who.key_id}", reason, edits)
+        )
         resp.status = falcon.HTTP_200
         resp.media = {"enrollment_id": enrollment_id, "status": status}
 

@@ -18,12 +18,10 @@ from html import escape
 from urllib.parse import parse_qs
 
 import falcon
-import pykka
 
 from ringback.clock import Clock
+from ringback.commands.contact_events import ContactEvent, ContactEvents
 from ringback.engine.model import Channel
-from ringback.http.resources import contact_events
-from ringback.http.resources.contact_events import ContactEvent
 from ringback.tokens import TokenExpired, TokenInvalid, TokenSigner
 
 UNSUBSCRIBED = ContactEvent("unsubscribed by email", (Channel.EMAIL,), opt_out="email_link")
@@ -66,9 +64,9 @@ def is_one_click(content_type: str, body: bytes) -> bool:
 class UnsubscribeResource:
     """`/u/{token}`: the token is `signer.sign("unsubscribe", contact_id, None)` (it does not expire)."""
 
-    def __init__(self, signer: TokenSigner, supervisor: pykka.ActorRef, clock: Clock) -> None:
+    def __init__(self, signer: TokenSigner, events: ContactEvents, clock: Clock) -> None:
         self._signer = signer
-        self._supervisor = supervisor
+        self._events = events
         self._clock = clock
 
     def _contact(self, resp: falcon.Response, token: str) -> str | None:
@@ -89,5 +87,5 @@ class UnsubscribeResource:
         if not is_one_click(req.content_type or "", req.bounded_stream.read()):
             _page(resp, 400, "Unsubscribe", "The request did not ask to unsubscribe (List-Unsubscribe=One-Click).")
             return
-        contact_events.record(self._supervisor, [contact_id], UNSUBSCRIBED, self._clock.now())
+        self._events.record([contact_id], UNSUBSCRIBED)
         _page(resp, 200, "Unsubscribed", "You will not receive further emails from us.")

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import falcon
-import pykka
 from twilio.twiml.messaging_response import MessagingResponse
 
 from ringback.actors.messages import Deliver
-from ringback.clock import Clock
+from ringback.commands.contact_events import ContactEvent, ContactEvents
 from ringback.engine.events import DeliveryReported
-from ringback.engine.model import Channel
 from ringback.engine.sms_keywords import SmsIntent, classify
-from ringback.http.resources import contact_events
-from ringback.http.resources.contact_events import ALL_CHANNELS, ContactEvent
+from ringback.http.resources.contact_events import ALL_CHANNELS
 from ringback.http.twilio_signature import TwilioRequestVerifier
 from ringback.providers.channels.base import SendError
 from ringback.providers.channels.twilio_status import (
@@ -56,11 +54,12 @@ class TwilioStatusResource:
     def __init__(
         self,
         verifier: TwilioRequestVerifier,
-        supervisor: pykka.ActorRef,
+        tell_supervisor: Callable[[Any], None],
         hang_up: Callable[[str], None] | None,
     ) -> None:
+        """A status report writes nothing here: the enrollment's actor applies it (in order) and persists it."""
         self._verifier = verifier
-        self._supervisor = supervisor
+        self._tell = tell_supervisor
         self._hang_up = hang_up
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -74,7 +73,7 @@ class TwilioStatusResource:
             _, enrollment_id, index = found
             update = _status_update(form)
             if update.step_state is not None:
-                self._supervisor.tell(Deliver(enrollment_id, _reported(index, update, form)))
+                self._tell(Deliver(enrollment_id, _reported(index, update, form)))
         _answer(resp)
 
     def _machine_detection(self, call_sid: str, answered_by: str) -> None:
@@ -118,13 +117,11 @@ class TwilioSmsResource:
     def __init__(
         self,
         verifier: TwilioRequestVerifier,
-        supervisor: pykka.ActorRef,
-        clock: Clock,
+        events: ContactEvents,
         reply_stops_sequence: bool,
     ) -> None:
         self._verifier = verifier
-        self._supervisor = supervisor
-        self._clock = clock
+        self._events = events
         self._reply_stops = reply_stops_sequence
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -137,22 +134,10 @@ class TwilioSmsResource:
             return
         sender = form.get("From", "")
         contact_ids = [contact_id for _, contact_id in contacts.contacts_by_phone(sender)] if sender else []
-        now = self._clock.now()
         if intent == SmsIntent.OPT_OUT:
-            contact_events.record(self._supervisor, contact_ids, OPTED_OUT_BY_SMS, now)
+            self._events.record(contact_ids, OPTED_OUT_BY_SMS)
         else:
-            replied = _opt_in(contact_ids) if intent == SmsIntent.OPT_IN else contact_ids
+            replied = self._events.opt_in_sms(contact_ids) if intent == SmsIntent.OPT_IN else contact_ids
             if self._reply_stops:
-                contact_events.record(self._supervisor, replied, REPLIED_BY_SMS, now)
+                self._events.record(replied, REPLIED_BY_SMS)
         _answer(resp)
-
-
-def _opt_in(contact_ids: list[str]) -> list[str]:
-    """Lift the SMS suppression of those who opted out; return the others, for whom "YES" is a reply."""
-    replied = []
-    for contact_id in contact_ids:
-        if Channel.SMS.value in contacts.suppressed_channels(contact_id):
-            contacts.lift_suppression(contact_id, (Channel.SMS,))
-        else:
-            replied.append(contact_id)
-    return replied

@@ -7,22 +7,28 @@ from datetime import datetime
 
 from ringback.providers.channels.base import OutboundMessage, Receipt
 from ringback.storage import sandbox
+from ringback.storage.writer import GroupCommitWriter
 
 
 class SandboxChannel:
     name = "sandbox"
 
-    def __init__(self, now: Callable[[], datetime]) -> None:
+    def __init__(self, now: Callable[[], datetime], writer: GroupCommitWriter) -> None:
         self._now = now
+        self._writer = writer
 
     def send(self, message: OutboundMessage) -> Receipt:
-        provider_id = sandbox.record_once(
-            message.idempotency_token,
-            message.step_id,
-            message.channel.value,
-            message.to,
-            message.subject,
-            message.body,
-            self._now(),
+        """The outbox row is the send: committed (with other units) before the receipt is returned."""
+        now = self._now()
+        provider_id = self._writer.run(
+            lambda: sandbox.record_once(
+                message.idempotency_token,
+                message.step_id,
+                message.channel.value,
+                message.to,
+                message.subject,
+                message.body,
+                now,
+            )
         )
         return Receipt("sandbox", provider_id)
