@@ -366,6 +366,8 @@ UNCHANGED = {
         (["--default-region", "ZZ"], "default_region"),
         (["--calling-window", "21:00-08:00"], "calling_window"),
         (["--sender-email", "hello@example.com"], "default_sender.name"),
+        (["--sending-limits", '{"email": {"daily": 0}}'], "sending_limits.email.daily"),
+        (["--sending-limits", "{email: 300}"], "sending_limits"),
     ],
 )
 def test_workspaces_update_refuses_bad_values_naming_the_field_and_changes_nothing(ringback, storage, flags, field):
@@ -377,6 +379,19 @@ def test_workspaces_update_refuses_bad_values_naming_the_field_and_changes_nothi
     storage()
     view = accounts.get_workspace(workspace_id).settings_view()
     assert {name: view[name] for name in UNCHANGED} == UNCHANGED
+
+
+def test_workspaces_update_sets_and_removes_sending_limits(ringback, storage):
+    workspace_id = _workspace(ringback)
+
+    view = _json(ringback("workspaces", "update", "--workspace", workspace_id, "--json",
+                          "--sending-limits", '{"voice": {"daily": 100}, "email_domain_per_minute": 5}'))
+
+    assert view["sending_limits"]["voice"] == {"daily": 100, "hourly": None}
+    assert view["sending_limits"]["email_domain_per_minute"] == 5
+    ringback("workspaces", "update", "--workspace", workspace_id, "--sending-limits", "none")
+    storage()
+    assert accounts.get_workspace(workspace_id).sending_limits is None
 
 
 def test_workspaces_update_refuses_an_unknown_workspace(ringback):
