@@ -396,7 +396,7 @@ def _push_back_later_steps(b: _Builder, index: int) -> None:
 def _cancel_open_steps(b: _Builder, reason: str) -> None:
     for step in b.state.steps:
         if step.status in (StepStatus.PLANNED, StepStatus.SCHEDULED):
-            b.put(step.evolve(status=StepStatus.CANCELED, note=reason))
+            b.put(step.evolve(status=StepStatus.CANCELED, note=reason, waiting_for=None))
 
 
 def _window(window: CallingWindow, state: EnrollmentState) -> CallingWindow:

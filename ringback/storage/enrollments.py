@@ -481,7 +481,7 @@ def mark_failed(enrollment_id: str, reason: str, now: datetime) -> None:
         Enrollment.update(
             status=EnrollmentStatus.FAILED.value, status_reason=reason, next_wake_at=None, updated_at=now
         ).where(Enrollment.id == enrollment_id).execute()
-        Step.update(status=StepStatus.CANCELED.value, note="enrollment failed", updated_at=now).where(
+        Step.update(status=StepStatus.CANCELED.value, note="enrollment failed", waiting_for=None, updated_at=now).where(
             Step.enrollment == enrollment_id,
             Step.status.in_([StepStatus.PLANNED.value, StepStatus.SCHEDULED.value]),
         ).execute()
