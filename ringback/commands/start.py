@@ -150,7 +150,7 @@ def _start_unit(
         if known is not None:
             return known
     upserted = contacts.upsert_contact(workspace_id, request.contact, now)
-    profile = contacts.profile(upserted.contact_id)
+    profile = contacts.profile_of(upserted)
     if not any(enrollments.plan_recipient(s.channel, profile) for s in template.steps):
         raise InvalidInput(
             "contact",

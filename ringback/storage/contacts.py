@@ -9,6 +9,7 @@ from typing import Any
 from ringback.engine.lead import ContactInput
 from ringback.engine.model import Channel
 from ringback.ids import new_id
+from ringback.storage import fastsql
 from ringback.storage.models import Contact, ContactEmail, ContactNote, ContactPhone, Suppression
 from ringback.storage.timestamps import iso
 
@@ -20,6 +21,7 @@ class Upserted:
     contact_id: str
     created: bool
     match: str  # "created", "email" or "phone"
+    known_profile: ContactProfile | None = None  # a new contact's profile, so the start need not read it back
 
 
 @dataclass(frozen=True)
@@ -43,22 +45,21 @@ def note_line(created_at: datetime, text: str, source: str = "api") -> str:
 
 
 def _find(workspace_id: str, lead: ContactInput) -> tuple[Contact | None, str]:
+    """The contact this lead is: by primary email (case-insensitive), else the oldest holding one of its phones."""
     if lead.emails:
-        row = Contact.get_or_none(
-            Contact.workspace == workspace_id, Contact.primary_email_lower == lead.emails[0].lower()
+        hit = fastsql.select_one(
+            Contact, ("id",), workspace=workspace_id, primary_email_lower=lead.emails[0].lower()
         )
-        if row:
-            return row, "email"
-    if lead.phones:
-        row = (
-            Contact.select()
-            .join(ContactPhone)
-            .where(ContactPhone.workspace == workspace_id, ContactPhone.e164.in_(lead.phones))
-            .order_by(Contact.created_at)
-            .first()
-        )
-        if row:
-            return row, "phone"
+        if hit:
+            return Contact.get_by_id(hit["id"]), "email"
+    holders = {
+        row["contact"]
+        for phone in lead.phones
+        for row in fastsql.select(ContactPhone, ("contact",), workspace=workspace_id, e164=phone)
+    }
+    if holders:
+        oldest = Contact.select().where(Contact.id.in_(holders)).order_by(Contact.created_at).first()
+        return oldest, "phone"
     return None, "created"
 
 
@@ -69,22 +70,8 @@ def upsert_contact(workspace_id: str, lead: ContactInput, now: datetime) -> Upse
     the caller retries the whole transaction, which then finds the row.
     """
     row, match = _find(workspace_id, lead)
-    created = row is None
-    if created:
-        primary = lead.emails[0] if lead.emails else None
-        row = Contact.create(
-            id=new_id("ct"),
-            workspace=workspace_id,
-            first_name=lead.first_name,
-            last_name=lead.last_name,
-            primary_email=primary,
-            primary_email_lower=primary.lower() if primary else None,
-            language=lead.language,
-            timezone=lead.timezone,
-            metadata={"company": lead.company} if lead.company else {},
-            created_at=now,
-            updated_at=now,
-        )
+    if row is None:
+        return _create(workspace_id, lead, now)
     else:
         changes: dict[str, Any] = {"updated_at": now}
         for name in ("first_name", "last_name", "language", "timezone"):
@@ -95,33 +82,85 @@ def upsert_contact(workspace_id: str, lead: ContactInput, now: datetime) -> Upse
             changes["metadata"] = {**row.metadata, "company": lead.company}
         if row.primary_email is None and lead.emails:
             changes.update(primary_email=lead.emails[0], primary_email_lower=lead.emails[0].lower())
-        Contact.update(**changes).where(Contact.id == row.id).execute()
-    _add_addresses(row.id, workspace_id, lead)
-    if lead.notes:
-        ContactNote.create(contact=row.id, created_at=now, source="api", text=lead.notes)
-    return Upserted(row.id, created, match)
-
-
-def _add_addresses(contact_id: str, workspace_id: str, lead: ContactInput) -> None:
+        fastsql.update(Contact, changes, id=row.id)
     known_emails = {
-        e.email_lower
-        for e in ContactEmail.select(ContactEmail.email_lower).where(ContactEmail.contact == contact_id)
+        e.email_lower for e in ContactEmail.select(ContactEmail.email_lower).where(ContactEmail.contact == row.id)
     }
+    known_phones = {p.e164 for p in ContactPhone.select(ContactPhone.e164).where(ContactPhone.contact == row.id)}
+    _add_addresses(row.id, workspace_id, lead, known_emails, known_phones)
+    _add_note(row.id, lead, now)
+    return Upserted(row.id, False, match)
+
+
+def _create(workspace_id: str, lead: ContactInput, now: datetime) -> Upserted:
+    """A new contact; its profile is known without reading it back (the start's hottest path)."""
+    contact_id = new_id("ct")
+    primary = lead.emails[0] if lead.emails else None
+    fastsql.insert(
+        Contact,
+        {
+            "id": contact_id,
+            "workspace": workspace_id,
+            "first_name": lead.first_name,
+            "last_name": lead.last_name,
+            "primary_email": primary,
+            "primary_email_lower": primary.lower() if primary else None,
+            "language": lead.language,
+            "timezone": lead.timezone,
+            "metadata": {"company": lead.company} if lead.company else {},
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    emails, phones = _add_addresses(contact_id, workspace_id, lead, set(), set())
+    _add_note(contact_id, lead, now)
+    known = ContactProfile(
+        id=contact_id,
+        first_name=lead.first_name,
+        last_name=lead.last_name,
+        company=lead.company,
+        emails=emails,
+        phones=phones,
+        notes=lead.notes[-NOTES_FOR_PROMPT:],
+        language=lead.language,
+        timezone=lead.timezone,
+    )
+    return Upserted(contact_id, True, "created", known)
+
+
+def _add_note(contact_id: str, lead: ContactInput, now: datetime) -> None:
+    if lead.notes:
+        fastsql.insert(ContactNote, {"contact": contact_id, "created_at": now, "source": "api", "text": lead.notes})
+
+
+def _add_addresses(
+    contact_id: str, workspace_id: str, lead: ContactInput, known_emails: set[str], known_phones: set[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Add the lead's emails and phones the contact lacks; return the ones added, in order."""
+    added_emails: list[str] = []
     position = len(known_emails)
     for email in lead.emails:
         if email.lower() not in known_emails:
-            ContactEmail.create(contact=contact_id, position=position, email=email, email_lower=email.lower())
+            row = {"contact": contact_id, "position": position, "email": email, "email_lower": email.lower()}
+            fastsql.insert(ContactEmail, row)
             known_emails.add(email.lower())
+            added_emails.append(email)
             position += 1
-    known_phones = {
-        p.e164 for p in ContactPhone.select(ContactPhone.e164).where(ContactPhone.contact == contact_id)
-    }
+    added_phones: list[str] = []
     position = len(known_phones)
     for phone in lead.phones:
         if phone not in known_phones:
-            ContactPhone.create(contact=contact_id, workspace=workspace_id, position=position, e164=phone)
+            fastsql.insert(
+                ContactPhone, {"contact": contact_id, "workspace": workspace_id, "position": position, "e164": phone}
+            )
             known_phones.add(phone)
+            added_phones.append(phone)
             position += 1
+    return tuple(added_emails), tuple(added_phones)
+
+
+def profile_of(upserted: Upserted) -> ContactProfile:
+    return upserted.known_profile or profile(upserted.contact_id)
 
 
 def profile(contact_id: str) -> ContactProfile:

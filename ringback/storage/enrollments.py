@@ -13,6 +13,7 @@ from ringback.engine.model import TERMINAL_ENROLLMENT, Channel, EnrollmentStatus
 from ringback.engine.template import TemplateDef, template_from_json
 from ringback.engine.time_wish import TimeWish, latest_time_wish
 from ringback.ids import new_id
+from ringback.storage import fastsql
 from ringback.storage.contacts import ContactProfile, profile
 from ringback.storage.models import Enrollment, Event, Sequence, Step, Template
 from ringback.storage.timestamps import iso
@@ -63,27 +64,37 @@ def create(
 ) -> Created:
     """Insert the sequence, the enrollment (generating) and its steps. Call inside the start transaction."""
     sequence_id, enrollment_id = new_id("seq"), new_id("enr")
-    Sequence.create(
-        id=sequence_id, workspace=workspace_id, template=template_id, contact=contact.id, created_at=now
+    fastsql.insert(
+        Sequence,
+        {
+            "id": sequence_id,
+            "workspace": workspace_id,
+            "template": template_id,
+            "contact": contact.id,
+            "created_at": now,
+        },
     )
-    Enrollment.create(
-        id=enrollment_id,
-        workspace=workspace_id,
-        sequence=sequence_id,
-        contact=contact.id,
-        template=template_id,
-        status=EnrollmentStatus.GENERATING.value,
-        mode=mode,
-        auto_approve=auto_approve,
-        language=language.code,
-        language_source=language.source,
-        timezone=zone.zone,
-        timezone_candidates=list(zone.candidates or (zone.zone,)),
-        timezone_source=zone.source,
-        time_wish=wish.to_json() if (wish := latest_time_wish(contact.notes)) else None,
-        metadata=metadata or {},
-        created_at=now,
-        updated_at=now,
+    fastsql.insert(
+        Enrollment,
+        {
+            "id": enrollment_id,
+            "workspace": workspace_id,
+            "sequence": sequence_id,
+            "contact": contact.id,
+            "template": template_id,
+            "status": EnrollmentStatus.GENERATING.value,
+            "mode": mode,
+            "auto_approve": auto_approve,
+            "language": language.code,
+            "language_source": language.source,
+            "timezone": zone.zone,
+            "timezone_candidates": list(zone.candidates or (zone.zone,)),
+            "timezone_source": zone.source,
+            "time_wish": wish.to_json() if (wish := latest_time_wish(contact.notes)) else None,
+            "metadata": metadata or {},
+            "created_at": now,
+            "updated_at": now,
+        },
     )
     rows = []
     for plan in template.steps:
@@ -103,7 +114,7 @@ def create(
                 "updated_at": now,
             }
         )
-    Step.insert_many(rows).execute()
+    fastsql.insert_many(Step, rows)
     add_events(workspace_id, enrollment_id, [TimelineEntry("enrollment.created", {"mode": mode})], now)
     return Created(sequence_id, enrollment_id)
 
@@ -204,7 +215,7 @@ def save(
         }
         if state.admins_notified and not previous.admins_notified:
             changes["admins_notified_at"] = now
-        Enrollment.update(**changes).where(Enrollment.id == state.id).execute()
+        fastsql.update(Enrollment, changes, id=state.id)
         for old, new in zip(previous.steps, state.steps, strict=True):
             if old == new:
                 continue
@@ -212,29 +223,27 @@ def save(
             step_changes["status"] = new.status.value
             if new.content != old.content and new.content is not None:
                 step_changes.update(subject=new.content.subject, body=new.content.body)
-            Step.update(updated_at=now, **step_changes).where(
-                Step.enrollment == state.id, Step.index == new.index
-            ).execute()
+            fastsql.update(Step, {"updated_at": now, **step_changes}, enrollment=state.id, index=new.index)
         add_events(workspace_id, state.id, list(timeline), now)
 
 
 def add_events(
     workspace_id: str, enrollment_id: str | None, entries: list[TimelineEntry], now: datetime
 ) -> None:
-    if entries:
-        Event.insert_many(
-            [
-                {
-                    "id": new_id("evt"),
-                    "workspace": workspace_id,
-                    "enrollment": enrollment_id,
-                    "kind": e.kind,
-                    "detail": dict(e.detail),
-                    "created_at": now,
-                }
-                for e in entries
-            ]
-        ).execute()
+    fastsql.insert_many(
+        Event,
+        [
+            {
+                "id": new_id("evt"),
+                "workspace": workspace_id,
+                "enrollment": enrollment_id,
+                "kind": e.kind,
+                "detail": dict(e.detail),
+                "created_at": now,
+            }
+            for e in entries
+        ],
+    )
 
 
 def set_sequence_model(sequence_id: str, model: str) -> None:

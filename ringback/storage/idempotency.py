@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ringback.storage import fastsql
 from ringback.storage.models import IdempotencyRecord
+
+_COLUMNS = ("id", "expires_at", "state", "request_hash", "response_status", "response_body")
 
 
 @dataclass(frozen=True)
@@ -34,15 +37,15 @@ def lookup(workspace_id: str, key: str, fingerprint: str, now: datetime) -> Repl
     Call inside the work's transaction. An expired answer, or a claim left in flight by a version of
     ringback that claimed keys in a transaction of their own, frees the key.
     """
-    row = IdempotencyRecord.get_or_none(IdempotencyRecord.workspace == workspace_id, IdempotencyRecord.key == key)
+    row = fastsql.select_one(IdempotencyRecord, _COLUMNS, workspace=workspace_id, key=key)
     if row is None:
         return None
-    if row.expires_at <= now or row.state != "done":
-        row.delete_instance()
+    if row["expires_at"] <= now or row["state"] != "done":
+        IdempotencyRecord.delete().where(IdempotencyRecord.id == row["id"]).execute()
         return None
-    if row.request_hash != fingerprint:
+    if row["request_hash"] != fingerprint:
         return Mismatch()
-    return Replay(row.response_status, row.response_body)
+    return Replay(row["response_status"], row["response_body"])
 
 
 def store(
@@ -55,15 +58,18 @@ def store(
     ttl: timedelta,
 ) -> None:
     """Remember the answer; call inside the transaction that did the work."""
-    IdempotencyRecord.create(
-        workspace=workspace_id,
-        key=key,
-        request_hash=fingerprint,
-        state="done",
-        response_status=status,
-        response_body=body,
-        created_at=now,
-        expires_at=now + ttl,
+    fastsql.insert(
+        IdempotencyRecord,
+        {
+            "workspace": workspace_id,
+            "key": key,
+            "request_hash": fingerprint,
+            "state": "done",
+            "response_status": status,
+            "response_body": body,
+            "created_at": now,
+            "expires_at": now + ttl,
+        },
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import peewee
 
 from ringback.ids import new_id
+from ringback.storage import fastsql
 from ringback.storage.models import SandboxDelivery, database_proxy
 from ringback.storage.timestamps import iso
 
@@ -22,16 +23,17 @@ def record_once(
     try:
         with database_proxy.atomic():
             provider_id = "sbx_" + new_id("stp")[4:]
-            SandboxDelivery.create(
-                token=token,
-                provider_id=provider_id,
-                step_id=step_id,
-                channel=channel,
-                recipient=recipient,
-                subject=subject,
-                body=body,
-                created_at=now,
-            )
+            row = {
+                "token": token,
+                "provider_id": provider_id,
+                "step_id": step_id,
+                "channel": channel,
+                "recipient": recipient,
+                "subject": subject,
+                "body": body,
+                "created_at": now,
+            }
+            fastsql.insert(SandboxDelivery, row)
             return provider_id
     except peewee.IntegrityError:
         return SandboxDelivery.get(SandboxDelivery.token == token).provider_id

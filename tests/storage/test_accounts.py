@@ -145,19 +145,17 @@ def test_the_hash_itself_is_not_a_key(workspace):
     assert accounts.resolve_key("ck_test_" + accounts.hash_key(plain), NOW) is None
 
 
-def test_last_used_at_follows_use_at_minute_resolution(workspace):
+def test_last_used_at_is_stale_once_per_minute_and_touch_records_it(workspace):
+    """Resolving never writes (the node queues the touch to its writer); staleness says when to."""
     key_id, plain = accounts.create_key(workspace.id, NOW)
+    assert accounts.resolve_key(plain, NOW).last_used_stale is True
     assert ApiKey.get_by_id(key_id).last_used_at is None
 
-    accounts.resolve_key(plain, NOW)
+    accounts.touch_key(key_id, NOW)
     assert ApiKey.get_by_id(key_id).last_used_at == NOW
+    assert accounts.resolve_key(plain, NOW + timedelta(seconds=30)).last_used_stale is False  # within the minute
 
-    accounts.resolve_key(plain, NOW + timedelta(seconds=30))  # within the minute: no write
-    assert ApiKey.get_by_id(key_id).last_used_at == NOW
-
-    later = NOW + timedelta(minutes=2)
-    accounts.resolve_key(plain, later)
-    assert ApiKey.get_by_id(key_id).last_used_at == later
+    assert accounts.resolve_key(plain, NOW + timedelta(minutes=2)).last_used_stale is True
 
 
 def test_key_listing_shows_prefix_and_state_never_the_key(workspace):

@@ -314,7 +314,9 @@ class EnrollmentModel(RuleBasedStateMachine):
         else:
             self._apply(ev.SendFailed(index, step.attempts, "x", "x", retryable, self.now + timedelta(minutes=1)))
 
-    @rule(index=st.integers(0, 2), reason=st.sampled_from(["daily_cap", "domain_throttle"]), minutes=st.integers(1, 600))
+    @rule(
+        index=st.integers(0, 2), reason=st.sampled_from(["daily_cap", "domain_throttle"]), minutes=st.integers(1, 600)
+    )
     def a_sending_limit_defers(self, index, reason, minutes):
         step = self.state.steps[index]
         self._apply(ev.SendDeferred(index, step.attempts, reason, self.now + timedelta(minutes=minutes)))
