@@ -218,6 +218,8 @@ def _update_workspace(args: argparse.Namespace) -> None:
     sender = {k: getattr(args, f"sender_{k}") for k in ("name", "email", "phone") if getattr(args, f"sender_{k}")}
     if sender:
         body["default_sender"] = {**(current.default_sender or {}), **sender}
+    if args.sending_limits is not None:
+        body["sending_limits"] = _json_flag(args.sending_limits, "sending_limits")
     try:
         changes = parse_changes(body)
     except InvalidInput as error:
@@ -225,6 +227,16 @@ def _update_workspace(args: argparse.Namespace) -> None:
     accounts.update_workspace(args.workspace, **changes)
     view = accounts.get_workspace(args.workspace).settings_view()
     _print(args, view, "\n".join(f"{key}: {json.dumps(value)}" for key, value in view.items()))
+
+
+def _json_flag(text: str, name: str) -> object:
+    """A flag holding a JSON value; `none` is null."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise SystemExit(f"{name}: not valid JSON (quote it for the shell)") from None
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -375,6 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sender-name", help="default sender name of templates created without a sender")
     p.add_argument("--sender-email", help="default sender email address")
     p.add_argument("--sender-phone", help="default sender phone number (E.164)")
+    p.add_argument(
+        "--sending-limits",
+        help='caps as JSON, e.g. \'{"email": {"daily": 300}, "email_domain_per_minute": 5}\'; none removes them',
+    )
     p.add_argument("--json", action="store_true", help=JSON_HELP)
 
     p = command(

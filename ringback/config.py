@@ -17,6 +17,12 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "RINGBACK_"
+LLM_PROVIDERS = ("offline", "cohere", "openai")
+
+
+def default_llm_provider(cohere_api_key: str | None) -> str:
+    """Without an explicit choice: Cohere when its key is set (as before the choice existed), else offline."""
+    return "cohere" if cohere_api_key else "offline"
 
 
 def _setting(default: Any, help: str, secret: bool = False) -> Any:
@@ -61,11 +67,23 @@ class Settings:
         True, "On first start with an empty database, create a demo workspace, key and template."
     )
 
+    llm_provider: str | None = _setting(
+        None,
+        "Who writes the sequences: offline, cohere or openai (any OpenAI-compatible server: Ollama, vLLM, "
+        "llama.cpp, LM Studio). Default: cohere when a Cohere API key is set, else offline.",
+    )
     cohere_api_key: str | None = _setting(
-        None, "Cohere API key; without it the offline writer is used.", True
+        None, "Cohere API key; needed by the cohere provider (and makes it the default).", True
     )
     cohere_model: str = _setting("command-a-03-2025", "Cohere chat model.")
     cohere_base_url: str | None = _setting(None, "Cohere API base URL (proxies, compatible gateways).")
+    openai_base_url: str | None = _setting(
+        None, "Base URL of the OpenAI-compatible API, e.g. http://127.0.0.1:11434/v1 (Ollama); openai provider."
+    )
+    openai_model: str | None = _setting(None, "Model the OpenAI-compatible server serves, e.g. llama3.1:8b.")
+    openai_api_key: str | None = _setting(
+        None, "API key of the OpenAI-compatible server; leave unset for local servers that need none.", True
+    )
     llm_timeout_seconds: float = _setting(20.0, "Timeout of one LLM call.")
     llm_max_retries: int = _setting(
         2, "Retries of a failed LLM call before falling back to the offline writer."
@@ -135,6 +153,10 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{Path(self.data_dir).resolve() / 'ringback.db'}"
+
+    @property
+    def resolved_llm_provider(self) -> str:
+        return self.llm_provider or default_llm_provider(self.cohere_api_key)
 
     @property
     def resolved_public_url(self) -> str:
@@ -209,6 +231,7 @@ def load_settings(
 
 
 def _check(settings: Settings) -> None:
+    _check_llm(settings)
     if settings.smtp_tls not in {"none", "starttls", "ssl"}:
         raise SettingsError("RINGBACK_SMTP_TLS must be none, starttls or ssl")
     if settings.voice_machine_detection not in {"voicemail", "hangup", "off"}:
@@ -237,3 +260,16 @@ def _check(settings: Settings) -> None:
     ):
         if getattr(settings, name) < 1:
             raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be at least 1")
+
+
+def _check_llm(settings: Settings) -> None:
+    """An explicit provider must have what it needs: failing at start-up beats silently writing offline."""
+    provider = settings.resolved_llm_provider
+    if provider not in LLM_PROVIDERS:
+        raise SettingsError(f"RINGBACK_LLM_PROVIDER must be one of {', '.join(LLM_PROVIDERS)}, not {provider!r}")
+    if provider == "cohere" and not settings.cohere_api_key:
+        raise SettingsError("RINGBACK_LLM_PROVIDER=cohere needs RINGBACK_COHERE_API_KEY (or _FILE)")
+    missing = [name for name in ("openai_base_url", "openai_model") if not getattr(settings, name)]
+    if provider == "openai" and missing:
+        needed = " and ".join(f"{ENV_PREFIX}{name.upper()}" for name in missing)
+        raise SettingsError(f"RINGBACK_LLM_PROVIDER=openai needs {needed}")

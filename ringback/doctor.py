@@ -71,6 +71,26 @@ def _cohere(settings: Settings) -> str:
     return f"key valid; model {settings.cohere_model}"
 
 
+def _openai(settings: Settings) -> str:
+    """Reachable and serving the model: GET /models lists what the server serves (Ollama, vLLM, llama.cpp's
+    server and LM Studio all answer it), without spending a generation."""
+    from ringback.providers.llm.openai_writer import auth_headers, openai_client
+
+    client = openai_client(settings.openai_base_url, settings.openai_api_key, settings.llm_timeout_seconds)
+    try:
+        served = [model.id for model in client.models.list(extra_headers=auth_headers(settings.openai_api_key))]
+    except Exception as error:  # the SDK raises many types; doctor only reports
+        status = getattr(error, "status_code", None)
+        raise RuntimeError(
+            f"GET {settings.openai_base_url}/models failed: {type(error).__name__}"
+            + (f" (HTTP {status})" if status else "")
+        ) from None
+    if settings.openai_model not in served:
+        listed = ", ".join(served[:10]) or "none"
+        raise RuntimeError(f"the server does not serve {settings.openai_model!r} (it lists: {listed})")
+    return f"{settings.openai_base_url} serves {settings.openai_model}"
+
+
 def _redacted(url: str) -> str:
     """The URL without its password, fit to print."""
     parts = urlsplit(url)
@@ -93,10 +113,13 @@ def run_checks(settings: Settings) -> int:
         ok &= _check("twilio", lambda: _twilio(settings))
     else:
         print("  warn  twilio: RINGBACK_TWILIO_ACCOUNT_SID/AUTH_TOKEN not set: live SMS and voice steps are refused")
-    if settings.cohere_api_key:
-        ok &= _check("cohere", lambda: _cohere(settings))
+    provider = settings.resolved_llm_provider
+    if provider == "cohere":
+        ok &= _check("llm cohere", lambda: _cohere(settings))
+    elif provider == "openai":
+        ok &= _check("llm openai", lambda: _openai(settings))
     else:
-        print("  warn  llm: RINGBACK_COHERE_API_KEY not set: the offline writer composes every message")
+        print("  warn  llm: RINGBACK_LLM_PROVIDER is offline: the offline writer composes every message")
     if ok and schema_version(database_proxy.obj) == latest_known():  # an older schema lacks today's columns
         for ws in accounts.list_workspaces():
             if not ws.admin_emails:

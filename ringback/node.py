@@ -43,6 +43,7 @@ from ringback.engine.enrollment import EnrollmentState
 from ringback.engine.events import TimelineEntry
 from ringback.engine.machine import Policy
 from ringback.engine.model import Channel
+from ringback.engine.sending_limits import SendingLimits
 from ringback.http import routes
 from ringback.http.app import HttpServer, create_app
 from ringback.http.auth import Principal
@@ -83,9 +84,13 @@ class Providers:
 def build_providers(settings: Settings, on_fallback: Callable[[BaseException], None] | None = None) -> Providers:
     """`on_fallback` hears of every LLM call the offline writer had to answer instead."""
     writer = build_writer(
+        provider=settings.resolved_llm_provider,
         cohere_api_key=settings.cohere_api_key,
         cohere_model=settings.cohere_model,
         cohere_base_url=settings.cohere_base_url,
+        openai_base_url=settings.openai_base_url,
+        openai_model=settings.openai_model,
+        openai_api_key=settings.openai_api_key,
         timeout_seconds=settings.llm_timeout_seconds,
         max_retries=settings.llm_max_retries,
         simulated_latency_seconds=settings.llm_simulated_latency_seconds,
@@ -300,6 +305,8 @@ class Node:
             window=window,
             max_attempts=self.settings.send_max_attempts,
             split_first_step=self.settings.fast_path_split_first_step,
+            limits=SendingLimits.from_json(ws.sending_limits),
+            zone=ws.default_timezone,
         )
 
     def workspace_changed(self, workspace_id: str) -> None:

@@ -27,6 +27,7 @@ from ringback.actors.messages import (
 )
 from ringback.actors.review_mail import compose
 from ringback.actors.runtime import Runtime
+from ringback.actors.sending_limits import limit_wait
 from ringback.engine import events as ev
 from ringback.engine.enrollment import EnrollmentState
 from ringback.engine.machine import is_busy, is_finished, next_due, transition
@@ -137,9 +138,15 @@ class EnrollmentActor(pykka.ThreadingActor):
             # Re-checked at send time: an opt-out may have arrived after the step was planned.
             self.apply(ev.SendSkipped(effect.index, "contact opted out of this channel"))
             return
-        self._rt.dispatchers.tell(
-            SendWork(self._id, effect.index, effect.attempt, self._state.sandbox, self._outbound(effect.index))
+        message = self._outbound(effect.index)
+        policy = self._rt.policy(self._context.workspace_id)
+        wait = limit_wait(
+            self._rt.writer, self._state, self._context, policy, message, effect.attempt, self._rt.clock.now()
         )
+        if wait is not None:  # a sending limit or the template's weekdays: the step waits, it is not dropped
+            self.apply(ev.SendDeferred(effect.index, effect.attempt, wait.reason, wait.until))
+            return
+        self._rt.dispatchers.tell(SendWork(self._id, effect.index, effect.attempt, self._state.sandbox, message))
 
     def _outbound(self, index: int) -> OutboundMessage:
         ctx, step = self._context, self._state.step(index)

@@ -42,7 +42,7 @@ from ringback.actors.pacing import Pacer
 from ringback.actors.runtime import Runtime
 from ringback.actors.unapplied import RECOVERY_KINDS, unapplied
 from ringback.engine import events as ev
-from ringback.storage import enrollments, idempotency
+from ringback.storage import enrollments, idempotency, send_log
 
 log = logging.getLogger(__name__)
 MAX_RESTARTS = 3  # restarts in a row (without a clean release in between) before the enrollment is failed
@@ -246,6 +246,8 @@ class Supervisor(pykka.ThreadingActor):
         purged = self._rt.writer.run(lambda: idempotency.purge_expired(now))
         if purged:
             log.info("housekeeping: %d expired idempotency keys forgotten", purged)
+        # Sends no sending-limit window can count any more.
+        self._rt.writer.run(lambda: send_log.purge_older_than(now - send_log.KEEP))
 
     def _poll_due_now(self, now: datetime) -> bool:
         """Poll storage every `due_poll_seconds` (real or business time), and on every tick while the last

@@ -27,6 +27,7 @@ class StepState:
     last_error_code: str | None = None
     last_error: str | None = None
     note: str | None = None
+    waiting_for: str | None = None  # the sending limit it waits for (engine/sending_limits.py)
 
     def evolve(self, **changes) -> StepState:
         return replace(self, **changes)

@@ -105,6 +105,17 @@ class SendSkipped:
 
 
 @dataclass(frozen=True)
+class SendDeferred:
+    """The send-time re-check found a sending limit reached (engine/sending_limits.py): the step waits
+    until `until`; the attempt was not used."""
+
+    index: int
+    attempt: int
+    reason: str  # daily_cap, hourly_cap, domain_throttle or weekday
+    until: datetime
+
+
+@dataclass(frozen=True)
 class DeliveryReported:
     """A provider callback. `rank` orders states so late or repeated callbacks never move a step back."""
 
@@ -130,6 +141,7 @@ Event = (
     | SendFailed
     | SendOutcomeUnknown
     | SendSkipped
+    | SendDeferred
     | DeliveryReported
 )
 

@@ -15,6 +15,7 @@ from ringback.engine.calling_window import CallingWindow, next_allowed
 from ringback.engine.enrollment import EnrollmentState, StepState
 from ringback.engine.fields import REASON, clip
 from ringback.engine.model import TERMINAL_ENROLLMENT, TERMINAL_STEP, Channel, EnrollmentStatus, StepStatus
+from ringback.engine.sending_limits import SendingLimits
 
 S = EnrollmentStatus
 WINDOWED_CHANNELS = frozenset({Channel.SMS, Channel.VOICE})
@@ -29,6 +30,8 @@ class Policy:
     window: CallingWindow = field(default_factory=CallingWindow)
     max_attempts: int = 5
     split_first_step: bool = True  # fast path: write step 1 alone so it goes out after one short LLM call
+    limits: SendingLimits = field(default_factory=SendingLimits)  # checked by the actor right before a send
+    zone: str = "UTC"  # the workspace's time zone: where its sending limits' days and hours begin
 
 
 @dataclass(frozen=True)
@@ -297,6 +300,32 @@ def _on_send_skipped(b: _Builder, event: ev.SendSkipped) -> None:
     b.note("step.skipped", index=event.index, reason=event.reason)
 
 
+_LIMIT_LABELS = {
+    "daily_cap": "the daily cap",
+    "hourly_cap": "the hourly cap",
+    "domain_throttle": "the per-domain throttle",
+    "weekday": "an allowed weekday",
+}
+
+
+def _on_send_deferred(b: _Builder, event: ev.SendDeferred) -> None:
+    step = b.state.step(event.index)
+    if step.status != StepStatus.SENDING or step.attempts != event.attempt:
+        return
+    until = event.until.isoformat()
+    note = f"waiting for {_LIMIT_LABELS.get(event.reason, event.reason)} until {until}"
+    b.put(
+        step.evolve(
+            status=StepStatus.SCHEDULED,
+            scheduled_for=event.until,
+            attempts=event.attempt - 1,  # nothing was sent: the attempt is not used up
+            waiting_for=event.reason,
+            note=note,
+        )
+    )
+    b.note("step.waiting_for_limit", index=event.index, limit=event.reason, until=until)
+
+
 _CALLBACK_STATES = {"sent": StepStatus.SENT, "delivered": StepStatus.DELIVERED, "failed": StepStatus.FAILED}
 
 
@@ -335,6 +364,7 @@ _HANDLERS: dict[type, Callable[[_Builder, object], None]] = {
     ev.SendFailed: _on_send_failed,
     ev.SendOutcomeUnknown: _on_send_outcome_unknown,
     ev.SendSkipped: _on_send_skipped,
+    ev.SendDeferred: _on_send_deferred,
     ev.DeliveryReported: _on_delivery,
 }
 
@@ -370,7 +400,7 @@ def _push_back_later_steps(b: _Builder, index: int) -> None:
 def _cancel_open_steps(b: _Builder, reason: str) -> None:
     for step in b.state.steps:
         if step.status in (StepStatus.PLANNED, StepStatus.SCHEDULED):
-            b.put(step.evolve(status=StepStatus.CANCELED, note=reason))
+            b.put(step.evolve(status=StepStatus.CANCELED, note=reason, waiting_for=None))
 
 
 def _window(window: CallingWindow, state: EnrollmentState) -> CallingWindow:
@@ -404,12 +434,13 @@ def _advance(b: _Builder) -> None:
                     step.evolve(
                         scheduled_for=allowed,
                         note=f"waiting for {_waiting_for(st)} until {allowed.isoformat()}",
+                        waiting_for=None,
                     )
                 )
                 b.note("step.waiting_for_window", index=step.index, until=allowed.isoformat())
                 b.effects.append(ev.WakeAt(allowed))
                 return
-        b.put(step.evolve(status=StepStatus.SENDING, attempts=step.attempts + 1, note=None))
+        b.put(step.evolve(status=StepStatus.SENDING, attempts=step.attempts + 1, note=None, waiting_for=None))
         b.effects.append(ev.Dispatch(step.index, step.attempts + 1))
         return
     b.status(S.COMPLETED)

@@ -11,9 +11,11 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from ringback.engine import fields
+from ringback.engine.calling_window import ALL_DAYS
 from ringback.engine.errors import InvalidInput
 from ringback.engine.fields import text
 from ringback.engine.model import Channel, StepPlan
+from ringback.engine.sending_limits import parse_weekdays, weekdays_text
 
 MAX_STEPS = 10
 MAX_DELAY_SECONDS = 60 * 24 * 3600  # 60 days
@@ -31,6 +33,7 @@ _FIELDS = {
     "call_to_action",
     "facts",
     "sms_max_segments",
+    "allowed_weekdays",
 }
 _SENDER_FIELDS = {"name", "company", "title", "email", "phone", "messaging_service_sid"}
 MAX_FACTS = 10
@@ -64,6 +67,7 @@ class TemplateDef:
     call_to_action: str = ""  # what the lead is asked to do
     facts: tuple[str, ...] = ()  # the only product facts a writer may state
     sms_max_segments: int = DEFAULT_SMS_MAX_SEGMENTS
+    allowed_weekdays: frozenset[int] = ALL_DAYS  # ISO weekdays on which steps go out, in the recipient's zone
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +95,7 @@ class TemplateDef:
             "call_to_action": self.call_to_action,
             "facts": list(self.facts),
             "sms_max_segments": self.sms_max_segments,
+            "allowed_weekdays": weekdays_text(self.allowed_weekdays),
         }
 
 
@@ -174,6 +179,7 @@ def parse_template(data: Any) -> TemplateDef:
         call_to_action=text(data.get("call_to_action"), "call_to_action", 300, required=False),
         facts=_parse_facts(data.get("facts", [])),
         sms_max_segments=segments,
+        allowed_weekdays=parse_weekdays(data.get("allowed_weekdays", "mon-sun")),
     )
 
 

@@ -15,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from ringback.engine.calling_window import CallingWindow
 from ringback.engine.errors import InvalidInput
 from ringback.engine.locale import SUPPORTED_LANGUAGES, canonical_timezone
+from ringback.engine.sending_limits import parse_limits
 from ringback.engine.template import parse_sender
 
 MAX_ADMIN_EMAILS = 20
@@ -102,6 +103,11 @@ def _default_sender(value: Any) -> dict[str, Any]:
     return {"default_sender": {k: v for k, v in dataclasses.asdict(sender).items() if v not in (None, "")}}
 
 
+def _sending_limits(value: Any) -> dict[str, Any]:
+    """Caps per channel and sender, and the per-domain email throttle; null removes every limit."""
+    return {"sending_limits": None if value is None else parse_limits(value).to_json()}
+
+
 _PARSERS = {
     "admin_emails": _admin_emails,
     "default_language": _default_language,
@@ -109,6 +115,7 @@ _PARSERS = {
     "default_region": _default_region,
     "calling_window": _calling_window,
     "default_sender": _default_sender,
+    "sending_limits": _sending_limits,
 }
 SETTINGS = tuple(_PARSERS)
 

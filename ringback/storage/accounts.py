@@ -7,7 +7,9 @@ import secrets
 import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from ringback.engine.sending_limits import SendingLimits
 from ringback.ids import new_id
 from ringback.storage import fastsql
 from ringback.storage.models import ApiKey, Workspace
@@ -37,6 +39,7 @@ class WorkspaceInfo:
     default_timezone: str
     default_region: str | None
     default_sender: dict[str, str] | None
+    sending_limits: dict[str, Any] | None = None  # as stored; SendingLimits.from_json reads it
 
     def settings_view(self) -> dict:
         """The workspace as `GET /api/v1/workspace` and `ringback workspaces update --json` show it."""
@@ -51,6 +54,7 @@ class WorkspaceInfo:
             "default_region": self.default_region,
             "calling_window": {"start": self.window_start, "end": self.window_end, "days": self.window_days},
             "default_sender": self.default_sender,
+            "sending_limits": SendingLimits.from_json(self.sending_limits).to_json(),
         }
 
 
@@ -94,6 +98,7 @@ def _info(row: Workspace) -> WorkspaceInfo:
         default_timezone=row.default_timezone,
         default_region=row.default_region,
         default_sender=row.default_sender,
+        sending_limits=row.sending_limits,
     )
 
 
@@ -157,6 +162,7 @@ def update_workspace(workspace_id: str, **fields: object) -> None:
         "default_timezone",
         "default_region",
         "default_sender",
+        "sending_limits",
         "name",
     }
     bad = set(fields) - allowed

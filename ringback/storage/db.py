@@ -106,10 +106,11 @@ def release() -> None:
 
 
 def close_database(db: peewee.Database) -> None:
-    """Close every connection of the node (at shutdown), pooled and idle ones included."""
+    """Close this thread's connection and every idle one (at shutdown). Connections still checked out by
+    other threads are left to them: closing a connection under a running query can crash the driver."""
     db.close()
     if isinstance(db, PooledDatabase):
-        db.close_all()
+        db.close_idle()
 
 
 def open_connections(db: peewee.Database) -> int:

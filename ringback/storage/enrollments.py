@@ -142,6 +142,7 @@ _STEP_FIELDS = (
     "last_error_code",
     "last_error",
     "note",
+    "waiting_for",
 )
 _ENROLLMENT_FIELDS = (
     "id",
@@ -185,6 +186,7 @@ def _step_state(row: dict[str, Any]) -> StepState:
         last_error_code=row["last_error_code"],
         last_error=row["last_error"],
         note=row["note"],
+        waiting_for=row["waiting_for"],
     )
 
 
@@ -257,6 +259,7 @@ _STEP_COLUMNS = (
     "last_error_code",
     "last_error",
     "note",
+    "waiting_for",
 )
 
 
@@ -503,6 +506,9 @@ def _step_view(row: Step) -> dict[str, Any]:
         "delivered_at": iso(row.delivered_at),
         "last_error": {"code": row.last_error_code, "message": row.last_error} if row.last_error else None,
         "note": row.note,
+        # A sending limit holding the step back (engine/sending_limits.py), and until when.
+        "waiting_for": row.waiting_for,
+        "waiting_until": iso(row.scheduled_for) if row.waiting_for else None,
     }
 
 
@@ -559,7 +565,7 @@ def mark_failed(enrollment_id: str, reason: str, now: datetime) -> None:
         Enrollment.update(
             status=EnrollmentStatus.FAILED.value, status_reason=reason, next_wake_at=None, updated_at=now
         ).where(Enrollment.id == enrollment_id).execute()
-        Step.update(status=StepStatus.CANCELED.value, note="enrollment failed", updated_at=now).where(
+        Step.update(status=StepStatus.CANCELED.value, note="enrollment failed", waiting_for=None, updated_at=now).where(
             Step.enrollment == enrollment_id,
             Step.status.in_([StepStatus.PLANNED.value, StepStatus.SCHEDULED.value]),
         ).execute()

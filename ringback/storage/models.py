@@ -73,6 +73,7 @@ class Workspace(BaseModel):
     default_timezone = CharField(max_length=64, default="UTC")
     default_region = CharField(max_length=2, null=True)
     default_sender = JSONField(null=True)  # {name, email, phone}: templates created without a sender use it
+    sending_limits = JSONField(null=True)  # caps per channel and sender, domain throttle (0007)
     created_at = UTCDateTimeField()
 
 
@@ -208,6 +209,7 @@ class Step(BaseModel):
     last_error_code = CharField(max_length=50, null=True)
     last_error = TextField(null=True)
     note = CharField(max_length=fields.REASON, null=True)  # why skipped / canceled / what it waits for
+    waiting_for = CharField(max_length=20, null=True)  # the sending limit holding it back (0007)
     updated_at = UTCDateTimeField()
 
     class Meta:
@@ -304,6 +306,28 @@ class WebhookDelivery(BaseModel):
         indexes = ((("endpoint", "id"), False),)
 
 
+class SendLog(BaseModel):
+    """One row per send attempt that passed a workspace's sending limits: what the caps count (0007).
+    Rows go with their step (erasure) and are purged once no window can count them."""
+
+    workspace = ForeignKeyField(Workspace, on_delete="CASCADE")
+    step = ForeignKeyField(Step, on_delete="CASCADE")
+    attempt = IntegerField()
+    channel = CharField(max_length=10)
+    sender = CharField(max_length=320)
+    recipient_domain = CharField(max_length=255, null=True)
+    sandbox = BooleanField()
+    sent_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = (
+            (("step", "attempt"), True),
+            (("workspace", "channel", "sender", "sent_at"), False),
+            (("workspace", "recipient_domain", "sent_at"), False),
+            (("sent_at",), False),
+        )
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     applied_at = UTCDateTimeField(constraints=[SQL("DEFAULT CURRENT_TIMESTAMP")])
@@ -327,4 +351,7 @@ ALL_MODELS = [
     WebhookEndpoint,
     OutboxEvent,
     WebhookDelivery,
+
+
+    SendLog,
 ]

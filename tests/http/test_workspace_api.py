@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ringback.demo import DEMO_TEMPLATE
+from ringback.engine.model import Channel
 from ringback.storage import accounts
 from tests.conftest import seed_lead
 
@@ -15,6 +16,13 @@ CHANGE = {
     "default_region": "fr",
     "calling_window": {"start": "09:00", "end": "19:00", "days": "mon-fri"},
     "default_sender": {"name": "Acme", "email": "hello@example.com", "phone": "+33142685300"},
+    "sending_limits": {"email": {"daily": 300, "hourly": 100}, "voice": {"daily": 100}, "email_domain_per_minute": 5},
+}
+NO_LIMITS = {
+    "email": {"daily": None, "hourly": None},
+    "sms": {"daily": None, "hourly": None},
+    "voice": {"daily": None, "hourly": None},
+    "email_domain_per_minute": None,
 }
 
 
@@ -33,6 +41,7 @@ def test_get_shows_the_workspace_of_the_key(api):
         "default_region": None,
         "calling_window": {"start": "08:00", "end": "21:00", "days": "mon-sun"},
         "default_sender": None,
+        "sending_limits": NO_LIMITS,
     }
 
 
@@ -45,7 +54,24 @@ def test_patch_changes_every_setting_normalised_and_get_shows_it(api):
     assert answer.json["default_region"] == "FR"
     assert answer.json["calling_window"] == CHANGE["calling_window"]
     assert answer.json["default_sender"] == CHANGE["default_sender"]
+    assert answer.json["sending_limits"] == {
+        **NO_LIMITS,
+        "email": {"daily": 300, "hourly": 100},
+        "voice": {"daily": 100, "hourly": None},
+        "email_domain_per_minute": 5,
+    }
     assert api.get("/api/v1/workspace").json == answer.json
+
+
+def test_sending_limits_apply_to_the_running_node_and_null_removes_them(api, node):
+    api.patch("/api/v1/workspace", {"default_timezone": "Europe/Madrid", "sending_limits": {"sms": {"hourly": 20}}})
+    policy = node._policy(api.workspace_id)
+    assert (policy.zone, policy.limits.caps_for(Channel.SMS).hourly) == ("Europe/Madrid", 20)
+
+    answer = api.patch("/api/v1/workspace", {"sending_limits": None})
+
+    assert answer.json["sending_limits"] == NO_LIMITS
+    assert not node._policy(api.workspace_id).limits.limits(Channel.SMS)
 
 
 def test_patch_changes_only_what_it_names(api):
@@ -109,6 +135,17 @@ def test_a_template_without_a_sender_uses_the_default_sender(api):
         ({"default_sender": {"email": "hello@example.com"}}, "default_sender.name"),
         ({"default_sender": {"name": "Acme", "email": "not-an-email"}}, "default_sender.email"),
         ({"default_sender": {"name": "Acme", "fax": "+1"}}, "default_sender.fax"),
+        ({"sending_limits": 300}, "sending_limits"),
+        ({"sending_limits": {"fax": {"daily": 1}}}, "sending_limits.fax"),
+        ({"sending_limits": {"email": 300}}, "sending_limits.email"),
+        ({"sending_limits": {"email": {"weekly": 300}}}, "sending_limits.email"),
+        ({"sending_limits": {"email": {"daily": 0}}}, "sending_limits.email.daily"),
+        ({"sending_limits": {"email": {"daily": -5}}}, "sending_limits.email.daily"),
+        ({"sending_limits": {"email": {"daily": "300"}}}, "sending_limits.email.daily"),
+        ({"sending_limits": {"voice": {"hourly": 2.5}}}, "sending_limits.voice.hourly"),
+        ({"sending_limits": {"sms": {"daily": True}}}, "sending_limits.sms.daily"),
+        ({"sending_limits": {"email": {"daily": 1_000_001}}}, "sending_limits.email.daily"),
+        ({"sending_limits": {"email_domain_per_minute": 0}}, "sending_limits.email_domain_per_minute"),
         ({"plan": "pro"}, "plan"),
         ({"name": "Renamed"}, "name"),
         ({}, "body"),

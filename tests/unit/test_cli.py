@@ -22,6 +22,7 @@ from ringback.storage.db import open_database
 from ringback.storage.migrations import latest_known
 from ringback.storage.models import database_proxy
 from tests.conftest import WEDNESDAY_MORNING
+from tests.fakes.fake_openai import FakeOpenAI
 
 REPO = Path(__file__).resolve().parents[2]
 Run = Callable[..., str]
@@ -365,6 +366,8 @@ UNCHANGED = {
         (["--default-region", "ZZ"], "default_region"),
         (["--calling-window", "21:00-08:00"], "calling_window"),
         (["--sender-email", "hello@example.com"], "default_sender.name"),
+        (["--sending-limits", '{"email": {"daily": 0}}'], "sending_limits.email.daily"),
+        (["--sending-limits", "{email: 300}"], "sending_limits"),
     ],
 )
 def test_workspaces_update_refuses_bad_values_naming_the_field_and_changes_nothing(ringback, storage, flags, field):
@@ -376,6 +379,19 @@ def test_workspaces_update_refuses_bad_values_naming_the_field_and_changes_nothi
     storage()
     view = accounts.get_workspace(workspace_id).settings_view()
     assert {name: view[name] for name in UNCHANGED} == UNCHANGED
+
+
+def test_workspaces_update_sets_and_removes_sending_limits(ringback, storage):
+    workspace_id = _workspace(ringback)
+
+    view = _json(ringback("workspaces", "update", "--workspace", workspace_id, "--json",
+                          "--sending-limits", '{"voice": {"daily": 100}, "email_domain_per_minute": 5}'))
+
+    assert view["sending_limits"]["voice"] == {"daily": 100, "hourly": None}
+    assert view["sending_limits"]["email_domain_per_minute"] == 5
+    ringback("workspaces", "update", "--workspace", workspace_id, "--sending-limits", "none")
+    storage()
+    assert accounts.get_workspace(workspace_id).sending_limits is None
 
 
 def test_workspaces_update_refuses_an_unknown_workspace(ringback):
@@ -432,3 +448,53 @@ def test_doctor_hides_a_database_password(data_dir, capsys):
 
     out = capsys.readouterr().out
     assert "postgresql://ringback:***@127.0.0.1:1/ringback" in out and "s3cret" not in out
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(models=("llama3.1:8b", "qwen2.5:7b")) as server:
+        yield server
+
+
+def test_doctor_finds_the_model_on_the_openai_compatible_server(ringback, fake_openai, monkeypatch, capsys):
+    _workspace(ringback)
+    monkeypatch.setenv("RINGBACK_LLM_PROVIDER", "openai")
+    monkeypatch.setenv("RINGBACK_OPENAI_BASE_URL", fake_openai.url)
+    monkeypatch.setenv("RINGBACK_OPENAI_MODEL", "qwen2.5:7b")
+    monkeypatch.setenv("RINGBACK_OPENAI_API_KEY", "sk-local-not-a-secret")
+
+    assert main(["doctor"]) == 0
+    database_proxy.close()
+
+    out = capsys.readouterr().out
+    assert f"ok    llm openai: {fake_openai.url} serves qwen2.5:7b" in out
+    assert "sk-local-not-a-secret" not in out
+    [listing] = fake_openai.requests
+    assert (listing.method, listing.path) == ("GET", "/v1/models")
+    assert listing.headers["authorization"] == "Bearer sk-local-not-a-secret"
+
+
+def test_doctor_fails_when_the_server_does_not_serve_the_model(ringback, fake_openai, monkeypatch, capsys):
+    _workspace(ringback)
+    monkeypatch.setenv("RINGBACK_LLM_PROVIDER", "openai")
+    monkeypatch.setenv("RINGBACK_OPENAI_BASE_URL", fake_openai.url)
+    monkeypatch.setenv("RINGBACK_OPENAI_MODEL", "mistral:7b")
+
+    assert main(["doctor"]) == 1
+    database_proxy.close()
+
+    out = capsys.readouterr().out
+    assert "FAIL  llm openai: the server does not serve 'mistral:7b' (it lists: llama3.1:8b, qwen2.5:7b)" in out
+    assert "authorization" not in fake_openai.requests[0].headers
+
+
+def test_doctor_fails_when_the_openai_server_is_unreachable(ringback, monkeypatch, capsys):
+    _workspace(ringback)
+    monkeypatch.setenv("RINGBACK_LLM_PROVIDER", "openai")
+    monkeypatch.setenv("RINGBACK_OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("RINGBACK_OPENAI_MODEL", "llama3.1:8b")
+
+    assert main(["doctor"]) == 1
+    database_proxy.close()
+
+    assert "FAIL  llm openai: GET http://127.0.0.1:9/v1/models failed: APIConnectionError" in capsys.readouterr().out

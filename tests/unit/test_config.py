@@ -174,3 +174,41 @@ def test_the_readme_configuration_table_lists_every_setting_as_the_code_defines_
     for name, default, meaning in Settings.help_rows():
         row = f"| `{name}` | {default} | {meaning} |"
         assert row in readme, f"README.md lacks or has an outdated row: {row}"
+
+
+@pytest.mark.parametrize(
+    ("env", "provider"),
+    [
+        ({}, "offline"),
+        ({"RINGBACK_COHERE_API_KEY": "co-key"}, "cohere"),
+        ({"RINGBACK_COHERE_API_KEY": "co-key", "RINGBACK_LLM_PROVIDER": "offline"}, "offline"),
+        (
+            {"RINGBACK_LLM_PROVIDER": "openai", "RINGBACK_OPENAI_BASE_URL": "http://127.0.0.1:11434/v1",
+             "RINGBACK_OPENAI_MODEL": "llama3.1:8b"},
+            "openai",
+        ),
+    ],
+)
+def test_the_llm_provider_defaults_to_cohere_only_when_its_key_is_set(env, provider):
+    assert load_settings(env=env).resolved_llm_provider == provider
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"RINGBACK_LLM_PROVIDER": "cohere"}, "RINGBACK_COHERE_API_KEY"),
+        ({"RINGBACK_LLM_PROVIDER": "openai", "RINGBACK_OPENAI_MODEL": "m"}, "RINGBACK_OPENAI_BASE_URL"),
+        ({"RINGBACK_LLM_PROVIDER": "openai", "RINGBACK_OPENAI_BASE_URL": "http://h/v1"}, "RINGBACK_OPENAI_MODEL"),
+        ({"RINGBACK_LLM_PROVIDER": "gpt"}, "RINGBACK_LLM_PROVIDER"),
+    ],
+)
+def test_an_explicit_llm_provider_without_what_it_needs_stops_start_up(env, named):
+    with pytest.raises(SettingsError, match=named):
+        load_settings(env=env)
+
+
+def test_the_openai_key_may_come_from_a_file(tmp_path):
+    secret = tmp_path / "openai_key"
+    secret.write_text("sk-from-file\n")
+    settings = load_settings(env={"RINGBACK_OPENAI_API_KEY_FILE": str(secret)})
+    assert settings.openai_api_key == "sk-from-file"

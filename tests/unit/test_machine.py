@@ -314,6 +314,13 @@ class EnrollmentModel(RuleBasedStateMachine):
         else:
             self._apply(ev.SendFailed(index, step.attempts, "x", "x", retryable, self.now + timedelta(minutes=1)))
 
+    @rule(
+        index=st.integers(0, 2), reason=st.sampled_from(["daily_cap", "domain_throttle"]), minutes=st.integers(1, 600)
+    )
+    def a_sending_limit_defers(self, index, reason, minutes):
+        step = self.state.steps[index]
+        self._apply(ev.SendDeferred(index, step.attempts, reason, self.now + timedelta(minutes=minutes)))
+
     @rule(index=st.integers(0, 2), state=st.sampled_from(["sent", "delivered", "failed"]), rank=st.integers(1, 4))
     def callback(self, index, state, rank):
         self._apply(ev.DeliveryReported(index, state, rank))
@@ -337,6 +344,12 @@ class EnrollmentModel(RuleBasedStateMachine):
             if index not in first_dispatch:
                 first_dispatch.append(index)
         assert first_dispatch == sorted(first_dispatch)
+
+    @invariant()
+    def only_a_waiting_step_says_what_it_waits_for(self):
+        for step in self.state.steps:
+            if step.waiting_for is not None:
+                assert step.status == StepStatus.SCHEDULED and step.scheduled_for is not None
 
     @invariant()
     def nothing_is_sent_without_content(self):

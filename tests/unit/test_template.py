@@ -185,3 +185,18 @@ def test_sender_company_title_and_writer_facts_parse_and_round_trip():
 )
 def test_bad_writer_fields_name_the_field(changes, field):
     assert _field_of(_body(**changes)) == field
+
+
+def test_allowed_weekdays_default_to_every_day_and_round_trip():
+    assert parse_template(_body()).allowed_weekdays == frozenset(range(1, 8))
+
+    template = parse_template(_body(allowed_weekdays="mon-fri"))
+
+    assert template.allowed_weekdays == frozenset({1, 2, 3, 4, 5})
+    assert template.to_json()["allowed_weekdays"] == "mon,tue,wed,thu,fri"
+    assert template_from_json(template.to_json()) == template
+
+
+@pytest.mark.parametrize("value", ["weekends", "", ["mon"], 5, "mon-funday"])
+def test_bad_allowed_weekdays_name_the_field(value):
+    assert _field_of(_body(allowed_weekdays=value)) == "allowed_weekdays"
