@@ -28,12 +28,14 @@ from ringback.actors.pool import Pool
 from ringback.actors.runtime import Runtime
 from ringback.actors.supervisor import Supervisor
 from ringback.clock import Clock, SystemClock
+from ringback.commands.purge_retained import PurgeRetained
 from ringback.config import Settings
 from ringback.engine.calling_window import CallingWindow
 from ringback.engine.enrollment import EnrollmentState
 from ringback.engine.events import TimelineEntry
 from ringback.engine.machine import Policy
 from ringback.engine.model import Channel
+from ringback.fingerprints import AddressFingerprints
 from ringback.http import routes
 from ringback.http.app import HttpServer, create_app
 from ringback.http.auth import Principal
@@ -119,6 +121,7 @@ class Node:
         self.app: falcon.App | None = None
         self.supervisor: pykka.ActorRef | None = None
         self.signer: TokenSigner | None = None
+        self.fingerprints: AddressFingerprints | None = None
         self._pools: list[Pool] = []
         self._clock_ref: pykka.ActorRef | None = None
         self._ticker: Ticker | None = None
@@ -133,7 +136,9 @@ class Node:
         faults.arm(s.faults)
         self.db = open_database(s.resolved_database_url)
         migrate(self.db)
-        self.signer = TokenSigner(load_or_create_secret(s.secret_key, s.data_dir))
+        secret = load_or_create_secret(s.secret_key, s.data_dir)
+        self.signer = TokenSigner(secret)
+        self.fingerprints = AddressFingerprints(secret)
         providers = self._providers or build_providers(s, on_fallback=lambda _: self._record_metric("llm_fallbacks"))
         writer = MeteredWriter(providers.writer, self.metrics)
         self.router = ChannelRouter(SandboxChannel(self.clock.now), providers.live_channels)
@@ -151,6 +156,7 @@ class Node:
             workspace=self._workspace,
             policy=self._policy,
             observe=self._observe_transition,
+            purge_retained=PurgeRetained(s.retention_notes_days, s.retention_content_days).run,
         )
         self.supervisor = Supervisor.start(
             runtime, s.max_live_enrollments, s.recovery_rate_per_second, self._record_metric, self._monotonic

@@ -30,6 +30,7 @@ from ringback.actors.messages import (
     DecideCommand,
     Deliver,
     EnrollmentCrashed,
+    ForgetEnrollments,
     Recover,
     ReleaseMe,
     StartCommand,
@@ -98,6 +99,7 @@ class Supervisor(pykka.ThreadingActor):
         self._last_poll: tuple[float, datetime] | None = None  # (monotonic, business time) of the last due poll
         self._more_due = False
         self._last_housekeeping: datetime | None = None
+        self._erased: set[str] = set()  # erased enrollments: a late provider result for one is dropped
         self._metric = on_metric or (lambda name, value=1, **labels: None)
         self._handlers: dict[type, Callable[[Any], Any]] = {
             StartCommand: self._start,
@@ -105,6 +107,7 @@ class Supervisor(pykka.ThreadingActor):
             Stats: lambda m: self.stats(),
             Deliver: lambda m: self._deliver(m.enrollment_id, m.event),
             StopContact: self._stop_contact,
+            ForgetEnrollments: self._forget,
             ReleaseMe: self._release,
             EnrollmentCrashed: self._crashed,
             Recover: self._recover,
@@ -261,6 +264,8 @@ class Supervisor(pykka.ThreadingActor):
     # --- events ------------------------------------------------------------------------------------
 
     def _deliver(self, enrollment_id: str, event: ev.Event) -> None:
+        if enrollment_id in self._erased:
+            return
         live = self._live.get(enrollment_id)
         if live is None:
             if enrollment_id in self._waiting or len(self._live) >= self._max_live:
@@ -339,6 +344,18 @@ class Supervisor(pykka.ThreadingActor):
         for enrollment_id in enrollments.open_ids_for_contact(msg.contact_id):
             self._deliver(enrollment_id, ev.Stopped(msg.reason))
 
+    def _forget(self, msg: ForgetEnrollments) -> None:
+        """Erased (their rows are gone): stop their actors without a last event, drop what waits for them."""
+        self._erased.update(msg.enrollment_ids)
+        for enrollment_id in msg.enrollment_ids:
+            self._waiting.pop(enrollment_id, None)
+            self._restarts.pop(enrollment_id, None)
+            live = self._live.pop(enrollment_id, None)
+            if live is not None:
+                live.ref.stop(block=False)
+        self._backlog = deque(i for i in self._backlog if i not in self._erased)
+        self._admit_waiting()
+
     # --- time: recovery pacing and passivated enrollments coming due -------------------------------
 
     def _recover(self, _: Recover) -> None:
@@ -369,6 +386,7 @@ class Supervisor(pykka.ThreadingActor):
         if last is not None and (now - last).total_seconds() < HOUSEKEEPING_SECONDS:
             return
         self._last_housekeeping = now
+        self._rt.purge_retained(now)
         purged = idempotency.purge_expired(now)
         if purged:
             log.info("housekeeping: %d expired idempotency keys forgotten", purged)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ringback.commands.erase_contact import EraseContact
+from ringback.commands.export_contact import ExportContact
 from ringback.engine.model import Channel
 from ringback.http.metrics import MetricsResource
 from ringback.http.pages.review import ReviewPage
+from ringback.http.resources.audit import AuditResource
 from ringback.http.resources.contact_events import ContactEventsResource
-from ringback.http.resources.contacts import ContactResource
+from ringback.http.resources.contacts import ContactExportResource, ContactResource
+from ringback.http.resources.erased import ErasedCheck
 from ringback.http.resources.health import HealthResource, ReadyResource
 from ringback.http.resources.openapi import OpenApiResource
 from ringback.http.resources.sequences import (
@@ -40,7 +44,12 @@ def table(node: Node) -> list[tuple[Any, ...]]:
         ("/api/v1/workspace", WorkspaceResource(node.workspace_changed)),
         ("/api/v1/templates", TemplatesResource(node.clock)),
         ("/api/v1/templates/{template_id}", TemplateResource()),
-        ("/api/v1/contacts/{contact_id}", ContactResource()),
+        (
+            "/api/v1/contacts/{contact_id}",
+            ContactResource(EraseContact(node.fingerprints), node.supervisor, node.clock),
+        ),
+        ("/api/v1/contacts/{contact_id}/export", ContactExportResource(ExportContact(), node.clock)),
+        ("/api/v1/audit", AuditResource()),
         (
             "/api/v1/sequences/start",
             StartSequenceResource(
@@ -49,6 +58,7 @@ def table(node: Node) -> list[tuple[Any, ...]]:
                 node._workspace,
                 node.configured_channels,
                 s.idempotency_ttl_hours,
+                ErasedCheck(node.fingerprints),
             ),
         ),
         (enrollment, EnrollmentResource()),

@@ -204,6 +204,13 @@ def suppressed_channels(contact_id: str) -> set[str]:
     }
 
 
+def blocked_channels(contact_id: str) -> set[str]:
+    """The channels a send must not use: the opted-out ones, or all of them once the contact was erased."""
+    if not Contact.select().where(Contact.id == contact_id).exists():
+        return {c.value for c in Channel}
+    return suppressed_channels(contact_id)
+
+
 def suppress(contact_id: str, channels: tuple[Channel, ...], reason: str, now: datetime) -> None:
     existing = suppressed_channels(contact_id)
     for channel in channels:

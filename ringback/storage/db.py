@@ -11,6 +11,7 @@ from playhouse.db_url import connect
 from ringback.storage.models import database_proxy
 
 SQLITE_PRAGMAS = {
+    "secure_delete": 1,  # deleted rows are zeroed, not left in free pages (erasure, docs/privacy.md)
     "journal_mode": "wal",
     "synchronous": "normal",
     "busy_timeout": 10000,

@@ -248,6 +248,37 @@ class SandboxDelivery(BaseModel):
     created_at = UTCDateTimeField()
 
 
+class ErasedAddress(BaseModel):
+    """A keyed hash of an erased contact's email or phone, so the person is never contacted again (0008).
+
+    HMAC under a key derived from the server secret: the address itself is gone, and the database alone
+    (a dump, a backup) cannot be brute-forced back to phone numbers without that secret.
+    """
+
+    workspace = ForeignKeyField(Workspace, on_delete="CASCADE")
+    kind = CharField(max_length=10)  # email or phone
+    digest = CharField(max_length=64)
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("workspace", "kind", "digest"), True),)
+
+
+class AuditEntry(BaseModel):
+    """Who erased or exported which contact, when, and how much: ids and counts, never personal data (0008)."""
+
+    id = CharField(primary_key=True, max_length=40)
+    workspace = ForeignKeyField(Workspace, on_delete="CASCADE")
+    action = CharField(max_length=40)  # contact.erased, contact.exported
+    key_id = CharField(max_length=40)
+    subject = CharField(max_length=40)  # the contact id: random, it names nobody once the contact is erased
+    counts = JSONField(default=dict)
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("workspace", "created_at"), False),)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     applied_at = UTCDateTimeField(constraints=[SQL("DEFAULT CURRENT_TIMESTAMP")])
@@ -268,4 +299,6 @@ ALL_MODELS = [
     IdempotencyRecord,
     Event,
     SandboxDelivery,
+    ErasedAddress,
+    AuditEntry,
 ]

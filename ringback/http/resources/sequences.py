@@ -18,6 +18,7 @@ from ringback.engine.lead import parse_start_request, request_fingerprint
 from ringback.engine.model import Channel, StepContent
 from ringback.http.errors import ApiError, conflict, idempotency_mismatch, not_found, validation_error
 from ringback.http.resources.common import ASK_TIMEOUT_SECONDS, from_invalid, json_body, principal
+from ringback.http.resources.erased import ErasedCheck
 from ringback.ids import looks_like
 from ringback.storage import enrollments, idempotency, templates
 from ringback.storage.accounts import WorkspaceInfo
@@ -33,8 +34,10 @@ class StartSequenceResource:
         workspace: Callable[[str], WorkspaceInfo],
         configured_channels: Callable[[], frozenset[Channel]],
         idempotency_ttl_hours: int,
+        erased: ErasedCheck,
     ) -> None:
         self._supervisor = supervisor
+        self._erased = erased
         self._clock = clock
         self._workspace = workspace
         self._configured = configured_channels
@@ -49,6 +52,7 @@ class StartSequenceResource:
             )
         except InvalidInput as error:
             raise from_invalid(error) from None
+        self._erased.refuse(who.workspace_id, start.contact)
         template = (
             templates.get_template(who.workspace_id, start.template_id)
             if looks_like(start.template_id, "tpl")

@@ -1,0 +1,33 @@
+"""Retention (housekeeping, hourly): notes and finished enrollments' generated content older than configured."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from ringback.storage import retention
+from ringback.storage.db import write_transaction
+from ringback.storage.models import database_proxy
+
+log = logging.getLogger(__name__)
+
+
+class PurgeRetained:
+    def __init__(self, notes_days: int, content_days: int) -> None:
+        """0 days keeps that kind of data for ever (the default)."""
+        self._notes_days = notes_days
+        self._content_days = content_days
+
+    def run(self, now: datetime) -> dict[str, int]:
+        """Purge what is past its age; return counts by kind (empty when retention is off)."""
+        counts: dict[str, int] = {}
+        if not (self._notes_days or self._content_days):
+            return counts
+        with write_transaction(database_proxy.obj):
+            if self._notes_days:
+                counts["notes"] = retention.purge_notes(now - timedelta(days=self._notes_days))
+            if self._content_days:
+                counts.update(retention.purge_content(now - timedelta(days=self._content_days)))
+        if any(counts.values()):
+            log.info("retention: purged %s", ", ".join(f"{n} {kind}" for kind, n in counts.items() if n))
+        return counts
