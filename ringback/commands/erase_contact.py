@@ -39,7 +39,7 @@ class EraseContact:
         """Erase; None when the workspace has no such contact (nothing changes)."""
         db = database_proxy.obj
         with write_transaction(db):
-            if not contacts.contact_exists(workspace_id, contact_id):
+            if not erasure.lock(workspace_id, contact_id):
                 return None
             enrollment_ids = tuple(enrollments.ids_for_contact(contact_id))
             stopped = len(enrollments.open_ids_for_contact(contact_id))

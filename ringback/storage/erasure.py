@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from ringback.storage.db import is_sqlite
 from ringback.storage.models import (
     Contact,
     ContactEmail,
@@ -22,7 +23,22 @@ from ringback.storage.models import (
     Sequence,
     Step,
     Suppression,
+    database_proxy,
 )
+
+
+def lock(workspace_id: str, contact_id: str) -> bool:
+    """Lock the contact, then its enrollments: the order the start and the enrollment actors write them in, so
+    an erasure waits for them on PostgreSQL instead of deadlocking (SQLite's write lock already serialises).
+    False when the workspace has no such contact. Call inside a transaction."""
+    contact = Contact.select(Contact.id).where(Contact.id == contact_id, Contact.workspace == workspace_id)
+    enrolled = Enrollment.select(Enrollment.id).where(Enrollment.contact == contact_id).order_by(Enrollment.id)
+    if not is_sqlite(database_proxy.obj):
+        contact, enrolled = contact.for_update(), enrolled.for_update()
+    if contact.first() is None:
+        return False
+    list(enrolled)
+    return True
 
 
 def delete_contact(workspace_id: str, contact_id: str) -> dict[str, int]:
