@@ -50,7 +50,7 @@ def delete_contact(workspace_id: str, contact_id: str) -> dict[str, int]:
         "sandbox_deliveries": SandboxDelivery.delete().where(SandboxDelivery.step_id.in_(step_ids)).execute(),
         # A start's replayable answer names the contact (and carries the caller's metadata).
         "idempotency_records": IdempotencyRecord.delete()
-        .where(IdempotencyRecord.workspace == workspace_id, IdempotencyRecord.response_body.contains(contact_id))
+        .where(IdempotencyRecord.workspace == workspace_id, IdempotencyRecord.response_body.text_contains(contact_id))
         .execute(),
         "timeline_events": Event.delete().where(Event.enrollment.in_(enrollment_ids)).execute(),
         "steps": Step.delete().where(Step.enrollment.in_(enrollment_ids)).execute(),

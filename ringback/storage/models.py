@@ -33,6 +33,10 @@ class JSONField(TextField):
     def python_value(self, value):
         return None if value is None else json.loads(value)
 
+    def text_contains(self, text: str) -> peewee.Expression:
+        """A substring match on the stored JSON text (`.contains` would JSON-encode the pattern first)."""
+        return self.cast("text").contains(text)
+
 
 class UTCDateTimeField(DateTimeField):
     """Stores aware UTC datetimes as naive UTC and gives them back aware."""

@@ -32,7 +32,7 @@ def purge_content(before: datetime) -> dict[str, int]:
         "timeline_events": 0,
     }
     quoting = Event.select(Event.id, Event.detail).where(
-        Event.enrollment.in_(finished), Event.detail.contains('"body"')
+        Event.enrollment.in_(finished), Event.detail.text_contains('"body"')
     )
     for event in quoting:
         kept = {k: v for k, v in event.detail.items() if k not in _CONTENT_KEYS}

@@ -67,7 +67,9 @@ def rows_of(contact_id: str, enrollment_ids: list[str], step_ids: list[str]) -> 
         "steps": Step.select().where(Step.id.in_(step_ids)).count(),
         "events": Event.select().where(Event.enrollment.in_(enrollment_ids)).count(),
         "sandbox": SandboxDelivery.select().where(SandboxDelivery.step_id.in_(step_ids)).count(),
-        "idempotency": IdempotencyRecord.select().where(IdempotencyRecord.response_body.contains(contact_id)).count(),
+        "idempotency": IdempotencyRecord.select()
+        .where(IdempotencyRecord.response_body.text_contains(contact_id))
+        .count(),
     }
 
 
