@@ -154,7 +154,7 @@ def test_the_sqlite_files_keep_no_erased_bytes(api, node):
     started = start(api, zebulonia(api.template_id))
     wait_for(lambda: first_step_sent(started["enrollment_id"]))
     api.post(f"/api/v1/contacts/{started['contact_id']}/events", {"type": "replied", "note": "xylophones again"})
-    wait_for(lambda: api.get(started["status_url"]).json["status"] == "stopped")
+    wait_for(lambda: enrollments.status_of(api.workspace_id, started["enrollment_id"]).value == "stopped")
     database = sqlite_path(node.settings.resolved_database_url)
     files = [database, database.with_name(database.name + "-wal")]
     before = b"".join(f.read_bytes() for f in files if f.exists())
