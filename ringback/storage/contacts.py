@@ -212,6 +212,9 @@ def blocked_channels(contact_id: str) -> set[str]:
 
 
 def suppress(contact_id: str, channels: tuple[Channel, ...], reason: str, now: datetime) -> None:
+    """Record opt-outs. An erased contact (an unsubscribe link in an old email) has nothing left to suppress."""
+    if not Contact.select().where(Contact.id == contact_id).exists():
+        return
     existing = suppressed_channels(contact_id)
     for channel in channels:
         if channel.value not in existing:

@@ -183,6 +183,22 @@ def test_nothing_more_is_sent_to_an_erased_contact(api, clock):
     assert Step.select().where(Step.id.in_(erased_steps)).count() == 0
 
 
+def test_links_in_old_messages_of_an_erased_contact_change_nothing(api, node, clock):
+    started = start(api, zebulonia(api.template_id, auto_approve=False))
+    wait_for(lambda: enrollments.status_of(api.workspace_id, started["enrollment_id"]).value == "pending_approval")
+    unsubscribe = "/u/" + node.signer.sign("unsubscribe", started["contact_id"], None)
+    review = "/review/" + node.signer.sign("review", started["enrollment_id"], clock.now() + timedelta(days=1))
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert delete(api, started["contact_id"]).status_code == 200
+
+    clicked = api.client.simulate_post(unsubscribe, body="List-Unsubscribe=One-Click", headers=form)
+    reviewed = api.client.simulate_get(review)
+
+    assert clicked.status_code == 200 and "Unsubscribed" in clicked.text
+    assert reviewed.status_code == 404 and NAME not in reviewed.text
+    assert Suppression.select().count() == 0 and Contact.select().count() == 0
+
+
 def test_another_workspace_cannot_erase_or_export(api, clock):
     started = start(api, zebulonia(api.template_id))
     other = bootstrap(clock.now(), name="Other workspace")
