@@ -306,7 +306,10 @@ class Supervisor(pykka.ThreadingActor):
     def _crashed(self, msg: EnrollmentCrashed) -> None:
         live = self._live.get(msg.enrollment_id)
         if live is not None and live.ref.actor_urn == msg.actor_urn:
-            self._restart(msg.enrollment_id, msg.error)
+            if enrollments.workspace_of(msg.enrollment_id) is None:  # erased under it: nothing to rebuild
+                self._forget(ForgetEnrollments((msg.enrollment_id,)))
+            else:
+                self._restart(msg.enrollment_id, msg.error)
         # else: its death was already noticed when an event could not be told, and it was restarted then
 
     def _restart(self, enrollment_id: str, error: str) -> None:

@@ -183,6 +183,18 @@ def test_nothing_more_is_sent_to_an_erased_contact(api, clock):
     assert Step.select().where(Step.id.in_(erased_steps)).count() == 0
 
 
+def test_an_erasure_right_after_the_start_leaves_nothing_behind(api):
+    """The enrollment's actor is live (writing, maybe sending): whatever it was doing, nothing is kept or sent."""
+    erased = start(api, zebulonia(api.template_id))
+    assert delete(api, erased["contact_id"]).status_code == 200
+    kept = start(api, seed_lead(api.template_id))
+
+    wait_for(lambda: first_step_sent(kept["enrollment_id"]))
+
+    assert [d["to"] for d in sandbox.deliveries()] == ["+34911234567"]
+    assert Enrollment.select().count() == 1 and Step.select().where(Step.body.contains(NAME)).count() == 0
+
+
 def test_links_in_old_messages_of_an_erased_contact_change_nothing(api, node, clock):
     started = start(api, zebulonia(api.template_id, auto_approve=False))
     wait_for(lambda: enrollments.status_of(api.workspace_id, started["enrollment_id"]).value == "pending_approval")
