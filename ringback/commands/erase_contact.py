@@ -17,10 +17,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+import peewee
+
 from ringback.fingerprints import AddressFingerprints
-from ringback.storage import audit, contacts, enrollments, erasure
+from ringback.storage import audit, enrollments, erasure
 from ringback.storage.db import is_sqlite, write_transaction
-from ringback.storage.models import Step, database_proxy
+from ringback.storage.models import database_proxy
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ class EraseContact:
                 return None
             enrollment_ids = tuple(enrollments.ids_for_contact(contact_id))
             stopped = len(enrollments.open_ids_for_contact(contact_id))
-            emails, phones = self._addresses(contact_id, enrollment_ids)
+            emails, phones = erasure.addresses(contact_id)
             erasure.remember(workspace_id, self._fingerprints.of(emails, phones), now)
             counts = {**erasure.delete_contact(workspace_id, contact_id), "stopped_enrollments": stopped}
             audit.record(workspace_id, audit.ERASED, key_id, contact_id, counts, now)
@@ -51,20 +53,8 @@ class EraseContact:
             _checkpoint(db)
         return Erased(counts, enrollment_ids)
 
-    @staticmethod
-    def _addresses(contact_id: str, enrollment_ids: tuple[str, ...]) -> tuple[set[str], set[str]]:
-        """The contact's addresses and every recipient its steps were planned for (copied at planning)."""
-        profile = contacts.profile(contact_id)
-        emails, phones = set(profile.emails), set(profile.phones)
-        recipients = Step.select(Step.channel, Step.recipient).where(
-            Step.enrollment.in_(enrollment_ids), Step.recipient.is_null(False)
-        )
-        for step in recipients:
-            (emails if step.channel == "email" else phones).add(step.recipient)
-        return emails, phones
 
-
-def _checkpoint(db) -> None:
+def _checkpoint(db: peewee.Database) -> None:
     """Copy the WAL into the database file and truncate it, so no older page copy keeps the erased bytes."""
     busy, _, _ = db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     if busy:

@@ -41,6 +41,20 @@ def lock(workspace_id: str, contact_id: str) -> bool:
     return True
 
 
+def addresses(contact_id: str) -> tuple[set[str], set[str]]:
+    """(emails, phones): the contact's, and every recipient its steps were planned for (copied at planning)."""
+    emails = {e.email for e in ContactEmail.select(ContactEmail.email).where(ContactEmail.contact == contact_id)}
+    phones = {p.e164 for p in ContactPhone.select(ContactPhone.e164).where(ContactPhone.contact == contact_id)}
+    planned = (
+        Step.select(Step.channel, Step.recipient)
+        .join(Enrollment)
+        .where(Enrollment.contact == contact_id, Step.recipient.is_null(False))
+    )
+    for step in planned:
+        (emails if step.channel == "email" else phones).add(step.recipient)
+    return emails, phones
+
+
 def delete_contact(workspace_id: str, contact_id: str) -> dict[str, int]:
     """Delete the contact and everything hanging off it; return counts by kind. Call inside a transaction."""
     enrollment_ids = [e.id for e in Enrollment.select(Enrollment.id).where(Enrollment.contact == contact_id)]
