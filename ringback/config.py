@@ -55,7 +55,8 @@ class Settings:
     )
     secret_key: str | None = _setting(
         None,
-        "Server secret for review and unsubscribe links; generated into <data_dir>/secret.key if unset.",
+        "Server secret for review and unsubscribe links and erased-address hashes; generated into "
+        "<data_dir>/secret.key if unset.",
         True,
     )
     log_level: str = _setting("INFO", "Python logging level.")
@@ -63,6 +64,12 @@ class Settings:
     writes_per_minute: int = _setting(60, "Write requests per API key per rolling minute.")
     reads_per_minute: int = _setting(120, "Read requests per API key per rolling minute.")
     idempotency_ttl_hours: int = _setting(48, "How long idempotency keys are remembered (at least 24).")
+    retention_notes_days: int = _setting(
+        0, "Contact notes older than this many days are purged (hourly); 0 keeps them (docs/privacy.md)."
+    )
+    retention_content_days: int = _setting(
+        0, "Generated step content of enrollments finished this many days ago is purged (hourly); 0 keeps it."
+    )
     demo: bool = _setting(
         True, "On first start with an empty database, create a demo workspace, key and template."
     )
@@ -240,6 +247,9 @@ def _check(settings: Settings) -> None:
         raise SettingsError("RINGBACK_IDEMPOTENCY_TTL_HOURS must be at least 24")
     if settings.write_timeout_seconds <= 0:
         raise SettingsError("RINGBACK_WRITE_TIMEOUT_SECONDS must be more than 0")
+    for name in ("retention_notes_days", "retention_content_days"):
+        if getattr(settings, name) < 0:
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be 0 (off) or a number of days")
     if not 0 <= settings.port <= 65535:
         raise SettingsError("RINGBACK_PORT must be from 0 (any free port) to 65535")
     for name in (

@@ -9,7 +9,7 @@ import re
 
 from ulid import ULID
 
-PREFIXES = ("ws", "key", "tpl", "ct", "seq", "enr", "stp", "evt", "we")
+PREFIXES = ("ws", "key", "tpl", "ct", "seq", "enr", "stp", "evt", "we", "aud")
 _ID_RE = re.compile(r"^(?P<prefix>[a-z]+)_[0-9A-HJKMNP-TV-Z]{26}$")
 
 

@@ -34,6 +34,10 @@ from ringback.actors.webhook_dispatcher import WebhookDispatcher
 from ringback.clock import Clock, SystemClock
 from ringback.commands.contact_events import ContactEvents
 from ringback.commands.decide import DecideEnrollment
+from ringback.commands.erase_contact import EraseContact
+from ringback.commands.erased import ErasedCheck
+from ringback.commands.export_contact import ExportContact
+from ringback.commands.purge_retained import PurgeRetained
 from ringback.commands.setup import WorkspaceSetup
 from ringback.commands.start import StartSequence
 from ringback.commands.webhook_endpoints import WebhookEndpointCommands
@@ -44,6 +48,7 @@ from ringback.engine.events import TimelineEntry
 from ringback.engine.machine import Policy
 from ringback.engine.model import Channel
 from ringback.engine.sending_limits import SendingLimits
+from ringback.fingerprints import AddressFingerprints
 from ringback.http import routes
 from ringback.http.app import HttpServer, create_app
 from ringback.http.auth import Principal
@@ -143,6 +148,7 @@ class Node:
         self.app: falcon.App | None = None
         self.supervisor: pykka.ActorRef | None = None
         self.signer: TokenSigner | None = None
+        self.fingerprints: AddressFingerprints | None = None
         self._pools: list[Pool] = []
         self._clock_ref: pykka.ActorRef | None = None
         self._ticker: Ticker | None = None
@@ -161,7 +167,9 @@ class Node:
         self.db = open_database(s.resolved_database_url, s.db_connections)
         migrate(self.db)
         self.writer = GroupCommitWriter(self.db, on_commit=self._count_commit)
-        self.signer = TokenSigner(load_or_create_secret(s.secret_key, s.data_dir))
+        secret = load_or_create_secret(s.secret_key, s.data_dir)
+        self.signer = TokenSigner(secret)
+        self.fingerprints = AddressFingerprints(secret)
         providers = self._providers or build_providers(s, on_fallback=lambda _: self._record_metric("llm_fallbacks"))
         writer = MeteredWriter(providers.writer, self.metrics)
         self.router = ChannelRouter(SandboxChannel(self.clock.now, self.writer), providers.live_channels)
@@ -180,6 +188,7 @@ class Node:
             workspace=self._workspace,
             policy=self._policy,
             observe=self._observe_transition,
+            purge_retained=PurgeRetained(s.retention_notes_days, s.retention_content_days, self.writer).run,
         )
         self.supervisor = Supervisor.start(
             runtime, s.max_live_enrollments, s.recovery_rate_per_second, self._record_metric, self._monotonic
@@ -259,12 +268,15 @@ class Node:
                 tell,
                 timedelta(hours=s.idempotency_ttl_hours),
                 timeout,
+                ErasedCheck(self.fingerprints),
                 on_started=lambda: self._record_metric("enrollments_started"),
             ),
             decide=DecideEnrollment(self.writer, self.clock, tell, timeout),
             contact_events=ContactEvents(self.writer, self.clock, tell, timeout),
             setup=WorkspaceSetup(self.writer, self.clock, self.workspace_changed, timeout),
             webhook_endpoints=WebhookEndpointCommands(self.writer, timeout),
+            erase_contact=EraseContact(self.fingerprints, self.writer, timeout),
+            export_contact=ExportContact(self.writer, timeout),
         )
         return routes.RouteDeps(
             settings=s,

@@ -18,6 +18,7 @@ from ringback.engine.events import SendFailed, SendOutcomeUnknown, SendSucceeded
 from ringback.engine.model import Channel
 from ringback.providers.channels.base import ChannelAdapter, SendError
 from ringback.providers.channels.twilio_channel import OutcomeUnknownError
+from ringback.storage import enrollments
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,9 @@ class DispatcherWorker(PoolWorker):
                 f"no provider is configured for {work.message.channel.value}",
                 retryable=False,
             )
+        if enrollments.find_step(work.message.step_id) is None:
+            # Erased with its contact while this job waited in the pool: it must not go out (docs/privacy.md).
+            return SendFailed(work.index, work.attempt, "erased", "the contact was erased", retryable=False)
         faults.reach("after_state_commit_before_send")
         try:
             receipt = adapter.send(work.message)

@@ -133,7 +133,7 @@ class EnrollmentActor(pykka.ThreadingActor):
 
     def _dispatch(self, effect: ev.Dispatch) -> None:
         step = self._state.step(effect.index)
-        suppressed = contacts.suppressed_channels(self._context.contact.id)
+        suppressed = contacts.blocked_channels(self._context.contact.id)
         if step.channel.value in suppressed:
             # Re-checked at send time: an opt-out may have arrived after the step was planned.
             self.apply(ev.SendSkipped(effect.index, "contact opted out of this channel"))

@@ -35,6 +35,13 @@ class StopContact:
 
 
 @dataclass(frozen=True)
+class ForgetEnrollments:
+    """tell: these enrollments were erased with their contact; drop their actors and anything still for them."""
+
+    enrollment_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ReleaseMe:
     """tell (from an enrollment actor): it is finished or only waiting for time, after `last_seq` events.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import pykka
 
@@ -32,5 +33,6 @@ class Runtime:
     workspace: Callable[[str], WorkspaceInfo]
     policy: Callable[[str], Policy]
     observe: Callable[[EnrollmentState, tuple[TimelineEntry, ...]], None] = lambda state, timeline: None  # metrics
+    purge_retained: Callable[[datetime], object] = lambda now: None  # retention, on the hourly housekeeping
     supervisor: pykka.ActorRef | None = None
     clock_ref: pykka.ActorRef | None = None

@@ -32,6 +32,7 @@ from ringback.actors.messages import (
     Apply,
     Deliver,
     EnrollmentCrashed,
+    ForgetEnrollments,
     Recover,
     ReleaseMe,
     Stats,
@@ -86,11 +87,13 @@ class Supervisor(pykka.ThreadingActor):
         self._last_poll: tuple[float, datetime] | None = None  # (monotonic, business time) of the last due poll
         self._more_due = False
         self._last_housekeeping: datetime | None = None
+        self._erased: set[str] = set()  # erased enrollments: a late provider result for one is dropped
         self._metric = on_metric or (lambda name, value=1, **labels: None)
         self._handlers: dict[type, Callable[[Any], Any]] = {
             Stats: lambda m: self.stats(),
             Deliver: lambda m: self._deliver(m.enrollment_id, m.event),
             StopContact: self._stop_contact,
+            ForgetEnrollments: self._forget,
             ReleaseMe: self._release,
             EnrollmentCrashed: self._crashed,
             Recover: self._recover,
@@ -132,6 +135,8 @@ class Supervisor(pykka.ThreadingActor):
     # --- events ------------------------------------------------------------------------------------
 
     def _deliver(self, enrollment_id: str, event: ev.Event) -> None:
+        if enrollment_id in self._erased:
+            return
         live = self._live.get(enrollment_id)
         if live is None:
             if enrollment_id in self._waiting or len(self._live) >= self._max_live:
@@ -172,7 +177,10 @@ class Supervisor(pykka.ThreadingActor):
     def _crashed(self, msg: EnrollmentCrashed) -> None:
         live = self._live.get(msg.enrollment_id)
         if live is not None and live.ref.actor_urn == msg.actor_urn:
-            self._restart(msg.enrollment_id, msg.error)
+            if enrollments.workspace_of(msg.enrollment_id) is None:  # erased under it: nothing to rebuild
+                self._forget(ForgetEnrollments((msg.enrollment_id,)))
+            else:
+                self._restart(msg.enrollment_id, msg.error)
         # else: its death was already noticed when an event could not be told, and it was restarted then
 
     def _restart(self, enrollment_id: str, error: str) -> None:
@@ -211,6 +219,18 @@ class Supervisor(pykka.ThreadingActor):
         for enrollment_id in enrollments.open_ids_for_contact(msg.contact_id):
             self._deliver(enrollment_id, ev.Stopped(msg.reason))
 
+    def _forget(self, msg: ForgetEnrollments) -> None:
+        """Erased (their rows are gone): stop their actors without a last event, drop what waits for them."""
+        self._erased.update(msg.enrollment_ids)
+        for enrollment_id in msg.enrollment_ids:
+            self._waiting.pop(enrollment_id, None)
+            self._restarts.pop(enrollment_id, None)
+            live = self._live.pop(enrollment_id, None)
+            if live is not None:
+                live.ref.stop(block=False)
+        self._backlog = deque(i for i in self._backlog if i not in self._erased)
+        self._admit_waiting()
+
     # --- time: recovery pacing and passivated enrollments coming due -------------------------------
 
     def _recover(self, _: Recover) -> None:
@@ -241,6 +261,7 @@ class Supervisor(pykka.ThreadingActor):
         if last is not None and (now - last).total_seconds() < HOUSEKEEPING_SECONDS:
             return
         self._last_housekeeping = now
+        self._rt.purge_retained(now)
         if not idempotency.any_expired(now):
             return  # a read, not a commit: an idle node writes nothing
         purged = self._rt.writer.run(lambda: idempotency.purge_expired(now))

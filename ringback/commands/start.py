@@ -21,6 +21,7 @@ import peewee
 
 from ringback.actors.messages import Deliver
 from ringback.clock import Clock
+from ringback.commands.erased import ErasedCheck
 from ringback.commands.errors import IdempotencyMismatch, KeyInFlight, NotFound
 from ringback.engine import events as ev
 from ringback.engine.errors import InvalidInput
@@ -69,8 +70,10 @@ class StartSequence:
         tell_supervisor: Callable[[Any], None],
         idempotency_ttl: timedelta,
         timeout_seconds: float,
+        erased: ErasedCheck,
         on_started: Callable[[], None] = lambda: None,
     ) -> None:
+        self._erased = erased
         self._writer = writer
         self._clock = clock
         self._workspace = workspace
@@ -112,7 +115,9 @@ class StartSequence:
         def attempt(tries_left: int) -> None:
             now = self._clock.now()
             unit = self._writer.submit(
-                lambda: _start_unit(workspace_id, mode, request, template, workspace, fingerprint, now, self._ttl)
+                lambda: _start_unit(
+                    workspace_id, mode, request, template, workspace, fingerprint, now, self._ttl, self._erased
+                )
             )
             unit.add_done_callback(lambda f: settle(f, tries_left))
 
@@ -143,12 +148,14 @@ def _start_unit(
     fingerprint: str,
     now: datetime,
     ttl: timedelta,
+    erased: ErasedCheck,
 ) -> dict[str, Any] | idempotency.Replay | idempotency.Mismatch:
     key = request.idempotency_key
     if key:
         known = idempotency.lookup(workspace_id, key, fingerprint, now)
         if known is not None:
             return known
+    erased.refuse(workspace_id, request.contact)
     upserted = contacts.upsert_contact(workspace_id, request.contact, now)
     profile = contacts.profile_of(upserted)
     if not any(enrollments.plan_recipient(s.channel, profile) for s in template.steps):

@@ -9,6 +9,8 @@ from typing import Any
 from ringback.clock import Clock
 from ringback.commands.contact_events import ContactEvents
 from ringback.commands.decide import DecideEnrollment
+from ringback.commands.erase_contact import EraseContact
+from ringback.commands.export_contact import ExportContact
 from ringback.commands.setup import WorkspaceSetup
 from ringback.commands.start import StartSequence
 from ringback.commands.webhook_endpoints import WebhookEndpointCommands
@@ -17,8 +19,9 @@ from ringback.engine.machine import Policy
 from ringback.engine.model import Channel
 from ringback.http.metrics import Metrics, MetricsResource
 from ringback.http.pages.review import ReviewPage
+from ringback.http.resources.audit import AuditResource
 from ringback.http.resources.contact_events import ContactEventsResource
-from ringback.http.resources.contacts import ContactResource
+from ringback.http.resources.contacts import ContactExportResource, ContactResource
 from ringback.http.resources.events import EventsResource
 from ringback.http.resources.health import HealthResource, ReadyResource
 from ringback.http.resources.openapi import OpenApiResource
@@ -53,6 +56,8 @@ class Commands:
     contact_events: ContactEvents
     setup: WorkspaceSetup
     webhook_endpoints: WebhookEndpointCommands
+    erase_contact: EraseContact
+    export_contact: ExportContact
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,12 @@ def table(deps: RouteDeps) -> list[tuple[Any, ...]]:
         ("/api/v1/workspace", WorkspaceResource(deps.commands.setup)),
         ("/api/v1/templates", TemplatesResource(deps.commands.setup)),
         ("/api/v1/templates/{template_id}", TemplateResource()),
-        ("/api/v1/contacts/{contact_id}", ContactResource()),
+        (
+            "/api/v1/contacts/{contact_id}",
+            ContactResource(deps.commands.erase_contact, deps.tell_supervisor, deps.clock),
+        ),
+        ("/api/v1/contacts/{contact_id}/export", ContactExportResource(deps.commands.export_contact, deps.clock)),
+        ("/api/v1/audit", AuditResource()),
         (
             "/api/v1/sequences/start",
             StartSequenceResource(deps.commands.start, deps.workspace, deps.configured_channels),

@@ -248,7 +248,21 @@ def suppressed_channels(contact_id: str) -> set[str]:
     }
 
 
+def _erased(contact_id: str) -> bool:
+    return not Contact.select().where(Contact.id == contact_id).exists()
+
+
+def blocked_channels(contact_id: str) -> set[str]:
+    """The channels a send must not use: the opted-out ones, or all of them once the contact was erased."""
+    if _erased(contact_id):
+        return {c.value for c in Channel}
+    return suppressed_channels(contact_id)
+
+
 def suppress(contact_id: str, channels: tuple[Channel, ...], reason: str, now: datetime) -> None:
+    """Record opt-outs. An erased contact (an unsubscribe link in an old email) has nothing left to suppress."""
+    if _erased(contact_id):
+        return
     existing = suppressed_channels(contact_id)
     for channel in channels:
         if channel.value not in existing:

@@ -19,6 +19,7 @@ from playhouse.pool import MaxConnectionsExceeded, PooledDatabase, PooledPostgre
 from ringback.storage.models import database_proxy
 
 SQLITE_PRAGMAS = {
+    "secure_delete": 1,  # deleted rows are zeroed, not left in free pages (erasure, docs/privacy.md)
     "journal_mode": "wal",
     "synchronous": "normal",
     "busy_timeout": 10000,

@@ -395,6 +395,12 @@ def due_ids(now: datetime, limit: int) -> list[str]:
     return [row.id for row in query]
 
 
+def ids_for_contact(contact_id: str) -> list[str]:
+    """Every enrollment of the contact, oldest first."""
+    query = Enrollment.select(Enrollment.id).where(Enrollment.contact == contact_id)
+    return [row.id for row in query.order_by(Enrollment.created_at, Enrollment.id)]
+
+
 def open_ids_for_contact(contact_id: str) -> list[str]:
     query = Enrollment.select(Enrollment.id).where(
         Enrollment.contact == contact_id, Enrollment.status.in_(OPEN_STATUSES)
@@ -419,7 +425,10 @@ def _locate_step(condition: Any) -> tuple[str, str, int] | None:
     return row.enrollment.workspace_id, row.enrollment.id, row.index
 
 
-def enrollment_view(workspace_id: str, enrollment_id: str, public_url: str = "") -> dict[str, Any] | None:
+def enrollment_view(
+    workspace_id: str, enrollment_id: str, public_url: str = "", timeline_limit: int | None = 200
+) -> dict[str, Any] | None:
+    """The API view; `timeline_limit=None` gives the whole timeline (a contact's data export)."""
     row = (
         Enrollment.select(Enrollment, Sequence)
         .join(Sequence)
@@ -433,7 +442,7 @@ def enrollment_view(workspace_id: str, enrollment_id: str, public_url: str = "")
         Event.select()
         .where(Event.enrollment == enrollment_id)
         .order_by(Event.created_at, Event.id)
-        .limit(200)
+        .limit(timeline_limit)
     )
     status = EnrollmentStatus(row.status)
     return {

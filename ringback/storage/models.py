@@ -34,6 +34,10 @@ class JSONField(TextField):
     def python_value(self, value):
         return None if value is None else json.loads(value)
 
+    def text_contains(self, text: str) -> peewee.Expression:
+        """A substring match on the stored JSON text (`.contains` would JSON-encode the pattern first)."""
+        return self.cast("text").contains(text)
+
 
 class UTCDateTimeField(DateTimeField):
     """Stores aware UTC datetimes as naive UTC and gives them back aware."""
@@ -328,6 +332,37 @@ class SendLog(BaseModel):
         )
 
 
+class ErasedAddress(BaseModel):
+    """A keyed hash of an erased contact's email or phone, so the person is never contacted again (0008).
+
+    HMAC under a key derived from the server secret: the address itself is gone, and the database alone
+    (a dump, a backup) cannot be brute-forced back to phone numbers without that secret.
+    """
+
+    workspace = ForeignKeyField(Workspace, on_delete="CASCADE")
+    kind = CharField(max_length=10)  # email or phone
+    digest = CharField(max_length=64)
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("workspace", "kind", "digest"), True),)
+
+
+class AuditEntry(BaseModel):
+    """Who erased or exported which contact, when, and how much: ids and counts, never personal data (0008)."""
+
+    id = CharField(primary_key=True, max_length=40)
+    workspace = ForeignKeyField(Workspace, on_delete="CASCADE")
+    action = CharField(max_length=40)  # contact.erased, contact.exported
+    key_id = CharField(max_length=40)
+    subject = CharField(max_length=40)  # the contact id: random, it names nobody once the contact is erased
+    counts = JSONField(default=dict)
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("workspace", "created_at"), False),)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     applied_at = UTCDateTimeField(constraints=[SQL("DEFAULT CURRENT_TIMESTAMP")])
@@ -354,4 +389,8 @@ ALL_MODELS = [
 
 
     SendLog,
+
+
+    ErasedAddress,
+    AuditEntry,
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -352,6 +353,24 @@ def test_contact_events_stop_the_contact_and_suppress(api, checked):
     assert checked.post("/api/v1/contacts/ct_01M8H2T3EBKBRJN475K0AAC034/events", {"type": "replied"}).status_code == 404
     wait_for(lambda: _status(api, started["enrollment_id"]) == EnrollmentStatus.STOPPED)
     assert checked.get(contact).json["suppressed_channels"] == ["email", "sms", "voice"]
+
+
+def test_erasure_export_and_audit(api, checked, clock):
+    started = checked.post("/api/v1/sequences/start", seed_lead(api.template_id)).json
+    wait_for(lambda: _first_step_sent(started["status_url"]))
+    contact = f"/api/v1/contacts/{started['contact_id']}"
+
+    assert checked.get(f"{contact}/export").status_code == 200
+    clock.advance(timedelta(seconds=1))
+    assert checked.request("DELETE", contact).status_code == 200
+    assert checked.request("DELETE", contact).status_code == 404
+    assert checked.get(f"{contact}/export").status_code == 404
+    refused = checked.post("/api/v1/sequences/start", seed_lead(api.template_id, idempotency_key="again"))
+    assert refused.status_code == 422 and _code(refused) == "suppressed"
+    page = checked.get("/api/v1/audit?limit=1")
+    assert page.status_code == 200 and page.json["next_cursor"]
+    assert checked.get(f"/api/v1/audit?cursor={page.json['next_cursor']}").json["next_cursor"] is None
+    assert checked.get("/api/v1/audit?limit=0").status_code == 422
 
 
 def test_operations_endpoints(checked):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from ringback.storage import migrations
 from ringback.storage.db import is_sqlite, open_database, ping
 from ringback.storage.migrations import SchemaTooNew, _available, latest_known, migrate
-from ringback.storage.models import ALL_MODELS, SchemaVersion, SendLog
+from ringback.storage.models import ALL_MODELS, AuditEntry, ErasedAddress, SchemaVersion, SendLog
 
-PRAGMAS = ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
+PRAGMAS = ("journal_mode", "foreign_keys", "synchronous", "busy_timeout", "secure_delete")
+# Numbers are never reused but may have gaps (branches each take their own); every file present runs.
+NUMBERS = sorted(int(p.name[1:5]) for p in Path(migrations.__file__).parent.glob("m[0-9][0-9][0-9][0-9]_*.py"))
 
 
 def test_first_run_creates_every_table_and_records_the_version(fresh_database):
@@ -44,6 +49,7 @@ def test_sqlite_runs_with_wal_normal_sync_busy_timeout_and_foreign_keys(tmp_path
         assert values["foreign_keys"] == 1
         assert values["synchronous"] == 1  # NORMAL
         assert values["busy_timeout"] > 0
+        assert values["secure_delete"] == 1  # erased rows are zeroed in the file (docs/privacy.md)
     finally:
         db.close()
 
@@ -130,3 +136,13 @@ def test_0007_adds_the_sending_limit_columns_and_the_send_log_to_an_older_databa
     assert SendLog._meta.table_name in fresh_database.get_tables()
     indexes = {tuple(index.columns) for index in fresh_database.get_indexes(SendLog._meta.table_name)}
     assert ("workspace_id", "channel", "sender", "sent_at") in indexes
+
+
+def test_0008_adds_the_erasure_tables_to_a_database_made_before_it(database):
+    database.drop_tables([ErasedAddress, AuditEntry])
+    SchemaVersion.delete().where(SchemaVersion.version == 8).execute()
+
+    migrate(database)
+
+    assert {"erased_address", "audit_entry"} <= set(database.get_tables())
+    assert ErasedAddress.select().count() == 0 and AuditEntry.select().count() == 0
