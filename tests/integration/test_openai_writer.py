@@ -166,8 +166,9 @@ def test_the_factory_falls_back_to_offline_when_the_server_fails(fake, failure):
 
 def test_the_guard_cleans_what_the_server_writes(fake, sleeps):
     """Same guard as for Cohere: a link outside the allow-list never reaches the lead."""
-    fake.script(text('{"steps": [{"index": 1, "subject": null, "body": "Call me back."},'
-                     ' {"index": 2, "subject": "Hola", "body": "See https://evil.example/x for prices."}]}'))
+    fake.script(text('{"steps": [{"index": 1, "subject": null, "body": "Call me back.", "voicemail": "Call me."},'
+                     ' {"index": 2, "subject": "Hola", "body": "See https://evil.example/x for prices.",'
+                     ' "voicemail": null}]}'))
     request = make_request(link_allowlist=("acme.example",))
     result = write_guarded(make_writer(fake, sleeps), OfflineWriter(), request)
     assert "evil.example" not in result.contents[2].body

@@ -15,6 +15,7 @@ from ringback.storage import accounts
 from ringback.storage.db import close_database, open_database
 from ringback.storage.migrations import migrate
 from ringback.storage.models import database_proxy
+from ringback.storage.writer import GroupCommitWriter
 from tests.conftest import POSTGRES_URL, WEDNESDAY_MORNING, services_required
 
 NOW: datetime = WEDNESDAY_MORNING
@@ -124,3 +125,11 @@ def run_concurrently(database) -> Callable[..., list[Any]]:
         return results
 
     return run
+
+
+@pytest.fixture
+def writer(database) -> Iterator[GroupCommitWriter]:
+    """The node's group-commit writer on the test database (commands hand it their units)."""
+    writer = GroupCommitWriter(database)
+    yield writer
+    writer.close()

@@ -54,13 +54,13 @@ def edit_detail(enrollment_id: str) -> dict:
     return Event.get(Event.enrollment == enrollment_id, Event.kind == "review.edit_received").detail
 
 
-def test_content_of_enrollments_finished_long_enough_ago_is_purged_and_notes_past_their_age(enroll):
+def test_content_of_enrollments_finished_long_enough_ago_is_purged_and_notes_past_their_age(enroll, writer):
     old_finished = enroll("ana", EnrollmentStatus.STOPPED, days=10)
     new_finished = enroll("bea", EnrollmentStatus.COMPLETED, days=3)
     old_open = enroll("cruz", EnrollmentStatus.ACTIVE, days=40)
     unsettled = enroll("dani", EnrollmentStatus.STOPPED, days=10, sending=True)
 
-    counts = PurgeRetained(notes_days=30, content_days=7).run(NOW)
+    counts = PurgeRetained(30, 7, writer).run(NOW)
 
     assert counts == {"notes": 1, "generated_contents": 3, "sandbox_deliveries": 1, "timeline_events": 1}
     assert contents(old_finished) == [None, None, None]
@@ -71,15 +71,15 @@ def test_content_of_enrollments_finished_long_enough_ago_is_purged_and_notes_pas
     assert sorted(n.text for n in ContactNote.select()) == ["ana", "bea", "dani"]  # cruz's note was 40 days old
 
 
-def test_retention_is_off_by_default(enroll):
+def test_retention_is_off_by_default(enroll, writer):
     old = enroll("ana", EnrollmentStatus.STOPPED, days=4000)
 
-    assert PurgeRetained(notes_days=0, content_days=0).run(NOW) == {}
+    assert PurgeRetained(0, 0, writer).run(NOW) == {}
     assert all(contents(old)) and ContactNote.select().count() == 1 and len(sandbox.deliveries()) == 1
 
 
-def test_notes_alone(enroll):
+def test_notes_alone(enroll, writer):
     old = enroll("ana", EnrollmentStatus.STOPPED, days=400)
 
-    assert PurgeRetained(notes_days=30, content_days=0).run(NOW) == {"notes": 1}
+    assert PurgeRetained(30, 0, writer).run(NOW) == {"notes": 1}
     assert all(contents(old))

@@ -55,5 +55,5 @@ def migrate(db) -> int:
             module.up(db)
             SchemaVersion.create(version=number, applied_at=datetime.now(UTC))
         log.info("applied migration %04d %s", number, module_name)
-        current = number
+        current = max(current, number)
     return current
