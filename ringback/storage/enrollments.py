@@ -414,8 +414,14 @@ def find_step_by_provider_id(provider_id: str) -> tuple[str, str, int] | None:
 
 
 def find_step(step_id: str) -> tuple[str, str, int] | None:
-    """(workspace id, enrollment id, step index) for one of our step ids (as in a status callback URL)."""
-    return _locate_step(Step.id == step_id)
+    """(workspace id, enrollment id, step index) for one of our step ids (as in a status callback URL).
+
+    Asked before every send: two statements composed once (storage/fastsql) instead of a join."""
+    step = fastsql.select_one(Step, ("enrollment", "index"), id=step_id)
+    if step is None:
+        return None
+    enrollment = fastsql.select_one(Enrollment, ("workspace",), id=step["enrollment"])
+    return (enrollment["workspace"], step["enrollment"], step["index"]) if enrollment else None
 
 
 def _locate_step(condition: Any) -> tuple[str, str, int] | None:

@@ -51,6 +51,18 @@ def insert(model: type[peewee.Model], row: Mapping[str, Any]) -> None:
     insert_many(model, [row])
 
 
+def insert_returning_id(model: type[peewee.Model], row: Mapping[str, Any]) -> Any:
+    """INSERT one row and return its auto-generated primary key."""
+    db = database_proxy.obj
+    full = _with_defaults(model, row)
+    sql, fields = _insert_sql(model, tuple(full))
+    if isinstance(db, peewee.SqliteDatabase):
+        return db.execute_sql(sql, tuple(f.db_value(full[f.name]) for f in fields)).lastrowid
+    key = _quoted(db, model._meta.primary_key.column_name)
+    cursor = db.execute_sql(f"{sql} RETURNING {key}", tuple(f.db_value(full[f.name]) for f in fields))
+    return cursor.fetchone()[0]
+
+
 def insert_many(model: type[peewee.Model], rows: Iterable[Mapping[str, Any]]) -> None:
     """INSERT rows one statement each, sharing the composed SQL (rows of one shape after defaults)."""
     db = database_proxy.obj

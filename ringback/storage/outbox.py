@@ -22,6 +22,7 @@ from peewee import fn
 
 from ringback.engine.webhook_events import OutboundEvent, wants
 from ringback.ids import new_id
+from ringback.storage import fastsql
 from ringback.storage.db import is_sqlite
 from ringback.storage.models import OutboxEvent, WebhookDelivery, WebhookEndpoint, database_proxy
 from ringback.storage.timestamps import iso
@@ -38,23 +39,23 @@ def record(workspace_id: str | None, events: Iterable[OutboundEvent], now: datet
     db = database_proxy.obj
     if not is_sqlite(db):
         db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (OUTBOX_LOCK,))
+    # Every transition passes here: statements composed once (storage/fastsql).
     endpoints = [
-        (row.id, tuple(row.events) if row.events is not None else None)
-        for row in WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.events).where(
-            WebhookEndpoint.workspace == workspace_id, WebhookEndpoint.enabled == True  # noqa: E712
-        )
+        (row["id"], tuple(row["events"]) if row["events"] is not None else None)
+        for row in fastsql.select(WebhookEndpoint, ("id", "events"), workspace=workspace_id, enabled=True)
     ]
     for event in events:
-        seq = OutboxEvent.insert(
-            id=new_id("evt"), workspace=workspace_id, type=event.type, data=dict(event.data), created_at=now
-        ).execute()
+        seq = fastsql.insert_returning_id(
+            OutboxEvent,
+            {"id": new_id("evt"), "workspace": workspace_id, "type": event.type, "data": dict(event.data),
+             "created_at": now},
+        )
         rows = [
             {"event": seq, "endpoint": endpoint_id, "status": PENDING, "next_attempt_at": now, "created_at": now}
             for endpoint_id, subscribed in endpoints
             if wants(subscribed, event.type)
         ]
-        if rows:
-            WebhookDelivery.insert_many(rows).execute()
+        fastsql.insert_many(WebhookDelivery, rows)
 
 
 def body(row: OutboxEvent) -> dict[str, Any]:
