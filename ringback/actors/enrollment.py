@@ -42,12 +42,17 @@ log = logging.getLogger(__name__)
 
 
 class EnrollmentActor(pykka.ThreadingActor):
-    def __init__(self, enrollment_id: str, runtime: Runtime) -> None:
+    def __init__(
+        self,
+        enrollment_id: str,
+        runtime: Runtime,
+        preloaded: tuple[EnrollmentState, enrollments.EnrollmentContext] | None = None,
+    ) -> None:
+        """`preloaded`: state and context read in a batch by the supervisor (due waves, recovery)."""
         super().__init__()
         self._id = enrollment_id
         self._rt = runtime
-        self._state: EnrollmentState | None = None
-        self._context: enrollments.EnrollmentContext | None = None
+        self._state, self._context = preloaded or (None, None)
         self._last_seq = 0
 
     def on_receive(self, message: Any) -> None:

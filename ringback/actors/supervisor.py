@@ -43,9 +43,11 @@ from ringback.actors.pacing import Pacer
 from ringback.actors.runtime import Runtime
 from ringback.actors.unapplied import RECOVERY_KINDS, unapplied
 from ringback.engine import events as ev
+from ringback.engine.enrollment import EnrollmentState
 from ringback.storage import enrollments, idempotency, send_log
 
 log = logging.getLogger(__name__)
+Preloaded = tuple[EnrollmentState, enrollments.EnrollmentContext]
 MAX_RESTARTS = 3  # restarts in a row (without a clean release in between) before the enrollment is failed
 DUE_POLL_SECONDS = 1.0
 STOP_LIVE_SECONDS = 10.0
@@ -134,7 +136,8 @@ class Supervisor(pykka.ThreadingActor):
 
     # --- events ------------------------------------------------------------------------------------
 
-    def _deliver(self, enrollment_id: str, event: ev.Event) -> None:
+    def _deliver(self, enrollment_id: str, event: ev.Event, preloaded: Preloaded | None = None) -> None:
+        """`preloaded`: the enrollment's rows, read in a batch, for the actor spawned here (if one is)."""
         if enrollment_id in self._erased:
             return
         live = self._live.get(enrollment_id)
@@ -142,7 +145,7 @@ class Supervisor(pykka.ThreadingActor):
             if enrollment_id in self._waiting or len(self._live) >= self._max_live:
                 self._waiting.setdefault(enrollment_id, []).append(event)
                 return
-            live = self._spawn(enrollment_id)
+            live = self._spawn(enrollment_id, preloaded)
         live.seq += 1
         live.unconfirmed.append((live.seq, event))
         try:
@@ -150,8 +153,8 @@ class Supervisor(pykka.ThreadingActor):
         except pykka.ActorDeadError:
             self._restart(enrollment_id, "the actor stopped")
 
-    def _spawn(self, enrollment_id: str) -> _Live:
-        live = self._live[enrollment_id] = _Live(EnrollmentActor.start(enrollment_id, self._rt))
+    def _spawn(self, enrollment_id: str, preloaded: Preloaded | None = None) -> _Live:
+        live = self._live[enrollment_id] = _Live(EnrollmentActor.start(enrollment_id, self._rt, preloaded))
         self._metric("live_enrollments", len(self._live))
         return live
 
@@ -247,8 +250,10 @@ class Supervisor(pykka.ThreadingActor):
         self._gauges()
 
     def _tick(self, tick: Tick) -> None:
-        while self._backlog and len(self._live) < self._max_live and self._pacer.take():
-            self._deliver(self._backlog.popleft(), ev.Recovered())
+        resuming = []
+        while self._backlog and len(self._live) + len(resuming) < self._max_live and self._pacer.take():
+            resuming.append(self._backlog.popleft())
+        self._wake(resuming, ev.Recovered())
         if self._backlog:
             self._gauges()
         if self._poll_due_now(tick.now):
@@ -262,10 +267,8 @@ class Supervisor(pykka.ThreadingActor):
             return
         self._last_housekeeping = now
         self._rt.purge_retained(now)
-        if not idempotency.any_expired(now):
-            return  # a read, not a commit: an idle node writes nothing
-        purged = self._rt.writer.run(lambda: idempotency.purge_expired(now))
-        if purged:
+        if idempotency.any_expired(now):  # a read first: an idle node commits nothing for it
+            purged = self._rt.writer.run(lambda: idempotency.purge_expired(now))
             log.info("housekeeping: %d expired idempotency keys forgotten", purged)
         # Sends no sending-limit window can count any more.
         self._rt.writer.run(lambda: send_log.purge_older_than(now - send_log.KEEP))
@@ -285,14 +288,22 @@ class Supervisor(pykka.ThreadingActor):
         if room <= 0 or self._waiting:
             self._more_due = True  # no room now: try again on the next tick
             return
-        woken = 0
+        waking: list[str] = []
         for enrollment_id in enrollments.due_ids(now, limit=room + len(self._live)):
-            if woken == room:
+            if len(waking) == room:
                 break
             if enrollment_id not in self._live and self._pacer.take():
-                self._deliver(enrollment_id, ev.Wake())
-                woken += 1
-        self._more_due = woken == room
+                waking.append(enrollment_id)
+        self._wake(waking, ev.Wake())
+        self._more_due = len(waking) == room
+
+    def _wake(self, enrollment_ids: list[str], event: ev.Event) -> None:
+        """Deliver `event` to each, their rows read in one batch (a few queries, not a few per enrollment)."""
+        if not enrollment_ids:
+            return
+        preloaded = enrollments.load_many([i for i in enrollment_ids if i not in self._live])
+        for enrollment_id in enrollment_ids:
+            self._deliver(enrollment_id, event, preloaded.get(enrollment_id))
 
     def on_stop(self) -> None:
         """Stop the live enrollment actors; each first handles the events it already holds (and persists them)."""

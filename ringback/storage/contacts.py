@@ -167,24 +167,51 @@ def profile(contact_id: str) -> ContactProfile:
     row = fastsql.select_one(Contact, _PROFILE_FIELDS, id=contact_id)
     if row is None:
         raise Contact.DoesNotExist(contact_id)
-    by_position = sorted(fastsql.select(ContactEmail, ("email", "position"), contact=contact_id), key=_position)
-    emails = tuple(e["email"] for e in by_position)
-    primary = row["primary_email"]
-    if primary and primary in emails:
-        emails = (primary, *[e for e in emails if e != primary])
-    phones = tuple(
-        p["e164"] for p in sorted(fastsql.select(ContactPhone, ("e164", "position"), contact=contact_id), key=_position)
+    return _profile(
+        row,
+        fastsql.select(ContactEmail, ("email", "position"), contact=contact_id),
+        fastsql.select(ContactPhone, ("e164", "position"), contact=contact_id),
+        fastsql.select(ContactNote, ("text", "created_at", "id"), contact=contact_id),
     )
-    notes = sorted(fastsql.select(ContactNote, ("text", "created_at", "id"), contact=contact_id),
-                   key=lambda n: (n["created_at"], n["id"]))
-    text = "\n".join(n["text"] for n in notes)
+
+
+def profiles(contact_ids: list[str]) -> dict[str, ContactProfile]:
+    """Many contacts' profiles in four queries (a due wave or recovery batch wakes hundreds at once)."""
+    if not contact_ids:
+        return {}
+
+    def rows(model: type, fields: tuple[str, ...], key: str) -> dict[str, list[dict[str, Any]]]:
+        columns = [getattr(model, name) for name in fields]
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for row in model.select(*columns).where(getattr(model, key).in_(contact_ids)).dicts():
+            grouped.setdefault(row[key], []).append(row)
+        return grouped
+
+    emails = rows(ContactEmail, ("contact", "email", "position"), "contact")
+    phones = rows(ContactPhone, ("contact", "e164", "position"), "contact")
+    notes = rows(ContactNote, ("contact", "text", "created_at", "id"), "contact")
+    found = [contact for group in rows(Contact, _PROFILE_FIELDS, "id").values() for contact in group]
+    return {
+        c["id"]: _profile(c, emails.get(c["id"], []), phones.get(c["id"], []), notes.get(c["id"], []))
+        for c in found
+    }
+
+
+def _profile(
+    row: dict[str, Any], emails: list[dict[str, Any]], phones: list[dict[str, Any]], notes: list[dict[str, Any]]
+) -> ContactProfile:
+    ordered = tuple(e["email"] for e in sorted(emails, key=_position))
+    primary = row["primary_email"]
+    if primary and primary in ordered:
+        ordered = (primary, *[e for e in ordered if e != primary])
+    text = "\n".join(n["text"] for n in sorted(notes, key=lambda n: (n["created_at"], n["id"])))
     return ContactProfile(
         id=row["id"],
         first_name=row["first_name"],
         last_name=row["last_name"],
         company=row["metadata"].get("company", ""),
-        emails=emails,
-        phones=phones,
+        emails=ordered,
+        phones=tuple(p["e164"] for p in sorted(phones, key=_position)),
         notes=text[-NOTES_FOR_PROMPT:],
         language=row["language"],
         timezone=row["timezone"],

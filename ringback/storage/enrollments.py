@@ -15,7 +15,7 @@ from ringback.engine.time_wish import TimeWish, latest_time_wish
 from ringback.engine.webhook_events import created as created_event
 from ringback.engine.webhook_events import derive
 from ringback.ids import new_id
-from ringback.storage import fastsql, outbox, templates
+from ringback.storage import contacts, fastsql, outbox, templates
 from ringback.storage.contacts import ContactProfile, profile
 from ringback.storage.models import Enrollment, Event, Sequence, Step
 from ringback.storage.timestamps import iso
@@ -215,7 +215,9 @@ def _state(row: dict[str, Any], steps: list[dict[str, Any]]) -> EnrollmentState:
     )
 
 
-def _context(row: dict[str, Any], steps: list[dict[str, Any]]) -> EnrollmentContext:
+def _context(
+    row: dict[str, Any], steps: list[dict[str, Any]], contact: ContactProfile | None = None
+) -> EnrollmentContext:
     template = templates.get_template(row["workspace"], row["template"])
     if template is None:
         raise LookupError(f"enrollment {row['id']}: template {row['template']} is gone")
@@ -225,7 +227,7 @@ def _context(row: dict[str, Any], steps: list[dict[str, Any]]) -> EnrollmentCont
         sequence_id=row["sequence"],
         template_id=row["template"],
         template=template,
-        contact=profile(row["contact"]),
+        contact=contact or profile(row["contact"]),
         language=row["language"],
         timezone=row["timezone"],
         mode=row["mode"],
@@ -239,6 +241,29 @@ def load_state(enrollment_id: str) -> EnrollmentState:
 
 def load_context(enrollment_id: str) -> EnrollmentContext:
     return _context(*_rows(enrollment_id))
+
+
+BATCH_LOAD = 500  # ids per IN (...): well under SQLite's bound-variable limit
+
+
+def load_many(enrollment_ids: list[str]) -> dict[str, tuple[EnrollmentState, EnrollmentContext]]:
+    """Many enrollments' state and context in a few queries per batch: what a due wave or recovery wakes at once.
+
+    An id that no longer exists (erased a moment ago) is simply absent; its actor loads, and fails, by itself."""
+    loaded: dict[str, tuple[EnrollmentState, EnrollmentContext]] = {}
+    for start in range(0, len(enrollment_ids), BATCH_LOAD):
+        chunk = enrollment_ids[start : start + BATCH_LOAD]
+        columns = [getattr(Enrollment, name) for name in _ENROLLMENT_FIELDS]
+        rows = list(Enrollment.select(*columns).where(Enrollment.id.in_(chunk)).dicts())
+        steps: dict[str, list[dict[str, Any]]] = {}
+        step_columns = [getattr(Step, name) for name in ("enrollment", *_STEP_FIELDS)]
+        for step in Step.select(*step_columns).where(Step.enrollment.in_(chunk)).dicts():
+            steps.setdefault(step["enrollment"], []).append(step)
+        people = contacts.profiles(sorted({row["contact"] for row in rows}))
+        for row in rows:
+            ordered = sorted(steps.get(row["id"], []), key=lambda s: s["index"])
+            loaded[row["id"]] = (_state(row, ordered), _context(row, ordered, people.get(row["contact"])))
+    return loaded
 
 
 def load(enrollment_id: str) -> tuple[EnrollmentState, EnrollmentContext]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -144,3 +145,20 @@ def test_mark_failed_cancels_what_is_left(setup):
     assert state.status == EnrollmentStatus.FAILED and state.status_reason == "kept crashing"
     assert {s.status for s in state.steps} == {StepStatus.CANCELED}
     assert enrollment_id not in enrollments.open_enrollment_ids()
+
+
+def test_load_many_reads_in_a_batch_what_load_reads_one_by_one(setup, workspace):
+    """Due waves and recovery read their enrollments in a batch: it must be exactly what each actor would read."""
+    maria = setup(MARIA)
+    ana = setup(ContactInput(first_name="Ana", emails=("ana@example.com", "a2@example.com"), notes="Call after 5pm"))
+    again = setup(ContactInput(emails=("maria@example.com",), notes="Second form"))  # Maria's contact, more notes
+    before = enrollments.load_state(ana)
+    moved = before.with_step(replace(before.steps[0], status=StepStatus.SENT, content=StepContent("Hola", "Asunto")))
+    enrollments.save(before, moved, workspace.id, (), NOW, None)
+
+    batch = enrollments.load_many([maria, ana, again, "enr_01HV0000000000000000000000"])
+
+    assert set(batch) == {maria, ana, again}  # an id that is gone is simply absent
+    for enrollment_id in (maria, ana, again):
+        assert batch[enrollment_id] == enrollments.load(enrollment_id)
+    assert batch[maria][1].contact.notes.endswith("Second form")
