@@ -45,6 +45,7 @@ from ringback.actors.unapplied import RECOVERY_KINDS, unapplied
 from ringback.engine import events as ev
 from ringback.engine.enrollment import EnrollmentState
 from ringback.storage import enrollments, idempotency, send_log
+from ringback.storage.db import release as release_connection
 
 log = logging.getLogger(__name__)
 Preloaded = tuple[EnrollmentState, enrollments.EnrollmentContext]
@@ -109,11 +110,13 @@ class Supervisor(pykka.ThreadingActor):
         if handler is None:
             log.error("supervisor: unexpected %s", type(message).__name__)
             return None
-        if isinstance(message, _ASKED):
-            return handler(message)
         try:
+            if isinstance(message, _ASKED):
+                return handler(message)
             handler(message)
         except Exception:
+            if isinstance(message, _ASKED):
+                raise
             # Nobody waits for a told message; one bad enrollment (or a locked database) must not stop routing.
             log.exception(
                 "supervisor: %s for enrollment %s failed",
@@ -121,6 +124,8 @@ class Supervisor(pykka.ThreadingActor):
                 getattr(message, "enrollment_id", "-"),
             )
             self._metric("supervisor_errors")
+        finally:
+            release_connection()  # a long-lived thread too: it must not keep a pooled connection between messages
         return None
 
     def stats(self) -> dict[str, int]:

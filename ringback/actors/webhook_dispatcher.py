@@ -24,6 +24,7 @@ from ringback.clock import Clock
 from ringback.engine.webhook_events import retry_delay
 from ringback.providers.webhooks.sender import WebhookSender
 from ringback.storage import outbox
+from ringback.storage.db import release as release_connection
 from ringback.storage.models import database_proxy
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class WebhookDispatcher:
                 except Exception:
                     log.exception("webhook dispatcher pass failed; trying again")
                     busy = 0
+                release_connection()  # back to the pool between passes (the pool is bounded)
                 if not busy:
                     self._stopping.wait(POLL_SECONDS)
         finally:

@@ -122,17 +122,9 @@ def create(
     return Created(sequence_id, enrollment_id)
 
 
-_STEP_FIELDS = (
-    "id",
-    "index",
-    "channel",
-    "delay_seconds",
+_STEP_COLUMNS = (
     "status",
-    "recipient",
     "scheduled_for",
-    "subject",
-    "body",
-    "voicemail_body",
     "attempts",
     "provider",
     "provider_id",
@@ -143,6 +135,18 @@ _STEP_FIELDS = (
     "last_error",
     "note",
     "waiting_for",
+)
+# What the actors read back: the columns a transition writes, and those fixed at creation or by content.
+_STEP_FIELDS = (
+    "id",
+    "index",
+    "channel",
+    "delay_seconds",
+    "recipient",
+    "subject",
+    "body",
+    "voicemail_body",
+    *_STEP_COLUMNS,
 )
 _ENROLLMENT_FIELDS = (
     "id",
@@ -272,20 +276,6 @@ def load(enrollment_id: str) -> tuple[EnrollmentState, EnrollmentContext]:
     return _state(row, steps), _context(row, steps)
 
 
-_STEP_COLUMNS = (
-    "status",
-    "scheduled_for",
-    "attempts",
-    "provider",
-    "provider_id",
-    "delivery_rank",
-    "sent_at",
-    "delivered_at",
-    "last_error_code",
-    "last_error",
-    "note",
-    "waiting_for",
-)
 
 
 def save(

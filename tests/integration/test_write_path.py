@@ -14,6 +14,7 @@ import pytest
 from ringback.demo import bootstrap
 from ringback.engine.model import StepStatus
 from ringback.storage import enrollments
+from ringback.storage.db import open_connections
 from ringback.storage.models import Contact, Enrollment
 from tests.conftest import Api, seed_lead, wait_for, writer_held
 
@@ -135,3 +136,22 @@ def test_a_decision_is_answered_once_committed_and_reaches_the_actor(api, decisi
     assert again.status_code == 409
     expected = "active" if decision == "approve" else "rejected"
     wait_for(lambda: api.get(url).json["status"] in {expected, "completed"})
+
+
+def test_connections_stay_within_the_pool_however_many_actors_come_and_go(make_node, clock):
+    """Forty leads' actors each read and write; the node still holds at most its bound (+ the writer's)."""
+    node = make_node(db_connections=3)
+    demo = bootstrap(clock.now())
+    api = Api(falcon.testing.TestClient(node.app), demo.api_key, demo.workspace_id, demo.template_id)
+    leads = [
+        {"emails": [f"p{i}@example.com"], "phone_numbers": [f"+349110000{i:02d}"]} for i in range(40)
+    ]
+    started = [
+        api.post(START, seed_lead(demo.template_id, auto_approve=True, idempotency_key=f"p{i}", contact=lead))
+        for i, lead in enumerate(leads)
+    ]
+
+    assert [r.status_code for r in started] == [202] * 40
+    for answer in started:
+        wait_for(lambda e=answer.json["enrollment_id"]: _sent(e))
+    assert open_connections(node.db) <= 3 + 1
