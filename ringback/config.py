@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import tomllib
 import types
 import typing
@@ -131,6 +132,12 @@ class Settings:
     write_timeout_seconds: float = _setting(
         30.0, "How long a request waits for its write to commit before answering 503 (the write still lands)."
     )
+    node_id: str = _setting(
+        "", "Cluster mode (PostgreSQL): this node's unique name; default <hostname>-<pid>. Reuse it on restart."
+    )
+    lease_seconds: float = _setting(
+        15.0, "Cluster mode: partition lease; a dead node's enrollments move to the others after this long."
+    )
     generator_pool_size: int = _setting(4, "Generator actors (parallel LLM calls).")
     dispatcher_pool_size: int = _setting(4, "Dispatcher actors (parallel channel sends).")
     notifier_pool_size: int = _setting(2, "Notifier actors (admin emails).")
@@ -160,6 +167,10 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{Path(self.data_dir).resolve() / 'ringback.db'}"
+
+    @property
+    def resolved_node_id(self) -> str:
+        return self.node_id or f"{socket.gethostname()}-{os.getpid()}"
 
     @property
     def resolved_llm_provider(self) -> str:
@@ -247,6 +258,10 @@ def _check(settings: Settings) -> None:
         raise SettingsError("RINGBACK_IDEMPOTENCY_TTL_HOURS must be at least 24")
     if settings.write_timeout_seconds <= 0:
         raise SettingsError("RINGBACK_WRITE_TIMEOUT_SECONDS must be more than 0")
+    if settings.lease_seconds < 3:
+        raise SettingsError("RINGBACK_LEASE_SECONDS must be at least 3 (leases are renewed every third of it)")
+    if len(settings.node_id) > 200:
+        raise SettingsError("RINGBACK_NODE_ID must be at most 200 characters")
     for name in ("retention_notes_days", "retention_content_days"):
         if getattr(settings, name) < 0:
             raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be 0 (off) or a number of days")

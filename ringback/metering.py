@@ -26,6 +26,7 @@ GAUGES = {
     "live_enrollments": "Live enrollment actors (bounded by RINGBACK_MAX_LIVE_ENROLLMENTS).",
     "waiting_enrollments": "Enrollments with events waiting for room under the live-actor bound.",
     "recovery_backlog": "Enrollments found at start-up that still wait to be resumed.",
+    "partitions_owned": "Cluster mode: partitions this node holds by lease (of 256; all of them on one node).",
 }
 
 # name -> (help, {label: every value it takes}); exported as ringback_<name>_total.
@@ -47,6 +48,13 @@ COUNTERS: dict[str, tuple[str, Mapping[str, tuple[str, ...]]]] = {
     "llm_fallbacks": ("LLM calls that failed and were answered by the offline writer.", {}),
     "review_decisions": ("Human review decisions.", {"decision": ("approved", "rejected")}),
     "opt_outs": ("Contacts opted out, by where they said so.", {"source": ("api", "email_link", "sms")}),
+    "lease_renewals": ("Cluster mode: lease rounds that renewed this node's partitions.", {}),
+    "lease_round_failures": ("Cluster mode: lease rounds that failed (database unreachable).", {}),
+    "lease_losses": ("Cluster mode: partitions lost because their lease expired and another node took it.", {}),
+    "lease_takeovers": ("Cluster mode: partitions taken over from a node that stopped renewing.", {}),
+    "partitions_handed_back": ("Cluster mode: partitions handed to other nodes (rebalancing, shutdown).", {}),
+    "fenced_writes": ("Cluster mode: enrollment writes or sends refused because the lease was not ours.", {}),
+    "deliveries_not_owned": ("Cluster mode: events dropped here because another node owns the enrollment.", {}),
 }
 LLM_SECONDS = "ringback_llm_call_seconds"
 LLM_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60)

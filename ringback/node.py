@@ -24,7 +24,7 @@ from ringback.actors.clock import ClockActor, Ticker
 from ringback.actors.dispatcher import ChannelRouter, DispatcherWorker
 from ringback.actors.enrollment import EnrollmentActor
 from ringback.actors.generator import GeneratorWorker
-from ringback.actors.messages import Recover, Stats
+from ringback.actors.messages import PartitionsLost, Recover, Stats
 from ringback.actors.notifier import NotifierWorker
 from ringback.actors.pool import Pool
 from ringback.actors.runtime import Runtime
@@ -32,6 +32,9 @@ from ringback.actors.supervisor import Supervisor
 from ringback.actors.webhook_alert import EndpointDisabledMail
 from ringback.actors.webhook_dispatcher import WebhookDispatcher
 from ringback.clock import Clock, SystemClock
+from ringback.cluster.leases import LeaseKeeper
+from ringback.cluster.ownership import Ownership, SoleOwner
+from ringback.cluster.single_node import SqliteNodeLock
 from ringback.commands.contact_events import ContactEvents
 from ringback.commands.decide import DecideEnrollment
 from ringback.commands.erase_contact import EraseContact
@@ -65,7 +68,7 @@ from ringback.providers.llm.offline import OfflineWriter
 from ringback.providers.webhooks.address_guard import Resolver
 from ringback.providers.webhooks.sender import WebhookSender
 from ringback.storage import accounts
-from ringback.storage.db import close_database, open_database, ping
+from ringback.storage.db import close_database, is_sqlite, listen_connection, open_database, ping, sqlite_path
 from ringback.storage.migrations import migrate
 from ringback.storage.writer import GroupCommitWriter
 from ringback.tokens import TokenSigner, load_or_create_secret
@@ -155,6 +158,12 @@ class Node:
         self.webhook_sender: WebhookSender | None = None
         self.webhooks: WebhookDispatcher | None = None
         self._server: HttpServer | None = None
+        self.ownership: Ownership = SoleOwner()
+        self.keeper: LeaseKeeper | None = None
+        self._routing = None  # cluster mode: ClusterRouting
+        self._listener = None  # cluster mode: the LISTEN thread
+        self._sqlite_lock: SqliteNodeLock | None = None
+        self._recover_gained = True
         self._stopped = threading.Event()
         self._workspaces: dict[str, tuple[float, accounts.WorkspaceInfo]] = {}
         self._stopping = threading.Lock()
@@ -165,8 +174,21 @@ class Node:
         s = self.settings
         faults.arm(s.faults)
         self.db = open_database(s.resolved_database_url, s.db_connections)
+        if is_sqlite(self.db):
+            self._sqlite_lock = SqliteNodeLock(sqlite_path(s.resolved_database_url)).acquire()
         migrate(self.db)
-        self.writer = GroupCommitWriter(self.db, on_commit=self._count_commit)
+        if not is_sqlite(self.db):
+            self.ownership = self.keeper = LeaseKeeper(
+                self.db,
+                s.resolved_node_id,
+                s.lease_seconds,
+                on_gained=self._partitions_gained,
+                on_lost=lambda partitions: self.supervisor.tell(PartitionsLost(partitions)),
+                on_metric=self._record_metric,
+                announce=lambda: self._routing.announce(),
+            )
+        fence = self.keeper.fence if self.keeper else None
+        self.writer = GroupCommitWriter(self.db, on_commit=self._count_commit, fence=fence)
         secret = load_or_create_secret(s.secret_key, s.data_dir)
         self.signer = TokenSigner(secret)
         self.fingerprints = AddressFingerprints(secret)
@@ -189,9 +211,15 @@ class Node:
             policy=self._policy,
             observe=self._observe_transition,
             purge_retained=PurgeRetained(s.retention_notes_days, s.retention_content_days, self.writer).run,
+            ownership=self.ownership,
         )
         self.supervisor = Supervisor.start(
-            runtime, s.max_live_enrollments, s.recovery_rate_per_second, self._record_metric, self._monotonic
+            runtime,
+            s.max_live_enrollments,
+            s.recovery_rate_per_second,
+            self._record_metric,
+            self._monotonic,
+            ownership=self.ownership,
         )
         runtime.supervisor = self.supervisor
         fallback = OfflineWriter()
@@ -204,7 +232,9 @@ class Node:
         runtime.dispatchers = Pool(
             "dispatcher",
             s.dispatcher_pool_size,
-            lambda c: DispatcherWorker.start(c, self.router, self.supervisor, self.clock.now, s.retry_base_seconds),
+            lambda c: DispatcherWorker.start(
+                c, self.router, self.supervisor, self.clock.now, s.retry_base_seconds, self.ownership.may_send
+            ),
             self._record_metric,
         )
         runtime.notifiers = Pool(
@@ -216,7 +246,9 @@ class Node:
         self._pools = [runtime.generators, runtime.dispatchers, runtime.notifiers]
         self._clock_ref = runtime.clock_ref = ClockActor.start(self.clock, self.supervisor)
         self.supervisor.ask(Stats(), timeout=STOP_TIMEOUT)  # surfaces start-up failures at once
-        if recover:
+        if self.keeper is not None:
+            self._join_cluster(recover)
+        elif recover:
             self.supervisor.tell(Recover())
         if tick:
             self._ticker = Ticker(self._clock_ref, s.tick_seconds)
@@ -243,6 +275,32 @@ class Node:
         )
         return self
 
+    def _join_cluster(self, recover: bool) -> None:
+        """Listen first (nothing told to us is missed), then take a share of the partitions and resume them."""
+        from ringback.cluster.routing import ClusterRouting, Listener  # psycopg2 is the [postgres] extra
+
+        self._routing = ClusterRouting(self.db, self.keeper, self.supervisor.tell)
+        self._listener = Listener(
+            lambda: listen_connection(self.db),
+            self.keeper,
+            self.supervisor.tell,
+            on_connected=lambda: self.supervisor.tell(Recover()),
+        ).start()
+        self._recover_gained = recover
+        self.keeper.start()
+        self._recover_gained = True
+
+    def _partitions_gained(self, partitions: frozenset[int]) -> None:
+        if self._recover_gained:
+            self.supervisor.tell(Recover(partitions))
+
+    def _tell(self, message: object) -> None:
+        """Commands and provider callbacks: to the owner of the enrollment (cluster mode), else our supervisor."""
+        if self._routing is not None:
+            self._routing.tell(message)
+        else:
+            self.supervisor.tell(message)
+
     def serve(self) -> None:
         """Serve HTTP until `stop()` (signal handlers call it)."""
         s = self.settings
@@ -258,7 +316,7 @@ class Node:
         self._stopped.wait()
 
     def _route_deps(self, providers: Providers) -> routes.RouteDeps:
-        s, tell = self.settings, self.supervisor.tell
+        s, tell = self.settings, self._tell
         timeout = s.write_timeout_seconds
         commands = routes.Commands(
             start=StartSequence(
@@ -393,8 +451,14 @@ class Node:
             ref.stop(block=False)  # the safety net; a worker stuck in a provider call is a daemon: no waiting for it
         if self.writer is not None:
             self.writer.close()  # after every actor: their last transitions are committed first
+        if self._listener is not None:
+            self._listener.stop()
+        if self.keeper is not None:
+            self.keeper.stop()  # after our last commit: the partitions move to the other nodes at once
         if self.db is not None:
             close_database(self.db)
+        if self._sqlite_lock is not None:
+            self._sqlite_lock.release()
         self._stopped.set()
 
     def _drain(self, deadline: float) -> bool:

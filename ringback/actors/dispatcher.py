@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from typing import Any
 import pykka
 
 from ringback import faults
-from ringback.actors.messages import SendWork
+from ringback.actors.messages import Fenced, SendWork
 from ringback.actors.pool import LoadCounter, PoolWorker
 from ringback.actors.replies import reply
 from ringback.engine.events import SendFailed, SendOutcomeUnknown, SendSucceeded
@@ -51,15 +52,24 @@ class DispatcherWorker(PoolWorker):
         supervisor: pykka.ActorRef,
         now: Callable[[], datetime],
         retry_base_seconds: float,
+        may_send: Callable[[str], bool] = lambda enrollment_id: True,
     ) -> None:
+        """`may_send(enrollment_id)`: cluster mode's last check that the enrollment's lease is still ours."""
         super().__init__(counter)
         self._router = router
         self._supervisor = supervisor
         self._now = now
         self._retry_base = retry_base_seconds
+        self._may_send = may_send
 
     def handle(self, message: Any) -> None:
         if not isinstance(message, SendWork):
+            return
+        if not self._may_send(message.enrollment_id):
+            # Not sent: the lease may be another node's by now (this node was paused or cut off). The
+            # enrollment is resumed from storage by whoever owns it, as after a restart.
+            with contextlib.suppress(pykka.ActorDeadError):
+                self._supervisor.tell(Fenced(message.enrollment_id))
             return
         reply(self._supervisor, message.enrollment_id, self._send(message))
 

@@ -19,6 +19,7 @@ import pykka
 from ringback.actors.messages import (
     Apply,
     EnrollmentCrashed,
+    Fenced,
     GenerateWork,
     NotifyWork,
     ReleaseMe,
@@ -36,6 +37,7 @@ from ringback.engine.writing import generation_request
 from ringback.providers.channels.base import OutboundMessage
 from ringback.storage import contacts, enrollments
 from ringback.storage.db import release as release_connection
+from ringback.storage.writer import LeaseLost
 from ringback.tokens import review_link
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,8 @@ class EnrollmentActor(pykka.ThreadingActor):
         self._rt = runtime
         self._state, self._context = preloaded or (None, None)
         self._last_seq = 0
+        # Cluster mode: the partition lease this actor works under; its writes are refused once it is not ours.
+        self._lease = runtime.ownership.lease_of(enrollment_id)
 
     def on_receive(self, message: Any) -> None:
         """Any other message is a no-op: shutdown uses an `ask` as a barrier behind the events queued here."""
@@ -61,6 +65,9 @@ class EnrollmentActor(pykka.ThreadingActor):
             self._last_seq = message.seq
             try:
                 self.apply(message.event)
+            except LeaseLost:
+                self._tell_supervisor(Fenced(self._id))  # another node owns us now; it resumes from storage
+                return
             finally:
                 release_connection()  # actors come and go by the thousand; connections stay bounded
             self._maybe_release()
@@ -86,7 +93,8 @@ class EnrollmentActor(pykka.ThreadingActor):
         wake_at = None if is_busy(outcome.state) else next_due(outcome.state)
         # Durable (in a group commit with other enrollments' transitions) before any effect is carried out.
         self._rt.writer.run(
-            lambda: enrollments.save(previous, outcome.state, workspace_id, outcome.timeline, now, wake_at)
+            lambda: enrollments.save(previous, outcome.state, workspace_id, outcome.timeline, now, wake_at),
+            lease=self._lease,
         )
         self._state = outcome.state
         self._rt.observe(outcome.state, outcome.timeline)

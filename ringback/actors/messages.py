@@ -63,7 +63,33 @@ class EnrollmentCrashed:
 
 @dataclass(frozen=True)
 class Recover:
-    """tell: load every open enrollment that needs work and resume it (at a bounded rate)."""
+    """tell: load every open enrollment that needs work and resume it (at a bounded rate).
+
+    `partitions`: only those (just taken over, in cluster mode); None: every partition this node owns.
+    """
+
+    partitions: frozenset[int] | None = None
+
+
+@dataclass(frozen=True)
+class Reconcile:
+    """tell: another node accepted commands for this enrollment; apply what its timeline says is still owed."""
+
+    enrollment_id: str
+
+
+@dataclass(frozen=True)
+class PartitionsLost:
+    """tell (cluster mode): this node no longer owns these partitions; drop their actors and queued work."""
+
+    partitions: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Fenced:
+    """tell: a write or send for this enrollment was refused because its partition's lease is not ours (any more)."""
+
+    enrollment_id: str
 
 
 @dataclass(frozen=True)

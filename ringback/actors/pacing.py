@@ -19,6 +19,11 @@ class Pacer:
         self._tokens = rate
         self._last = monotonic()
 
+    def set_rate(self, rate: float) -> None:
+        """Cluster mode: this node's share of the rate changes as nodes join and leave."""
+        self.available()
+        self._rate = rate
+
     def available(self) -> int:
         now = self._now()
         self._tokens = min(self._tokens + (now - self._last) * self._rate, self._rate)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pykka
 
 from ringback.actors.pool import Pool
 from ringback.clock import Clock
+from ringback.cluster.ownership import Ownership, SoleOwner
 from ringback.engine.enrollment import EnrollmentState
 from ringback.engine.events import TimelineEntry
 from ringback.engine.machine import Policy
@@ -34,5 +35,6 @@ class Runtime:
     policy: Callable[[str], Policy]
     observe: Callable[[EnrollmentState, tuple[TimelineEntry, ...]], None] = lambda state, timeline: None  # metrics
     purge_retained: Callable[[datetime], object] = lambda now: None  # retention, on the hourly housekeeping
+    ownership: Ownership = field(default_factory=SoleOwner)  # cluster mode: the partition leases held
     supervisor: pykka.ActorRef | None = None
     clock_ref: pykka.ActorRef | None = None

@@ -32,7 +32,10 @@ from ringback.actors.messages import (
     Apply,
     Deliver,
     EnrollmentCrashed,
+    Fenced,
     ForgetEnrollments,
+    PartitionsLost,
+    Reconcile,
     Recover,
     ReleaseMe,
     Stats,
@@ -42,6 +45,8 @@ from ringback.actors.messages import (
 from ringback.actors.pacing import Pacer
 from ringback.actors.runtime import Runtime
 from ringback.actors.unapplied import RECOVERY_KINDS, unapplied
+from ringback.cluster.ownership import Ownership, SoleOwner
+from ringback.cluster.partitions import partition_of
 from ringback.engine import events as ev
 from ringback.engine.enrollment import EnrollmentState
 from ringback.storage import enrollments, idempotency, send_log
@@ -53,6 +58,7 @@ MAX_RESTARTS = 3  # restarts in a row (without a clean release in between) befor
 DUE_POLL_SECONDS = 1.0
 STOP_LIVE_SECONDS = 10.0
 HOUSEKEEPING_SECONDS = 3600.0  # business time between purges of expired idempotency keys
+RESCAN_SECONDS = 30.0  # cluster mode: real time between recovery scans (the fallback to a lost NOTIFY)
 # Asked (start-up, shutdown's drain): an exception goes back to the caller. Everything else is told,
 # and must not kill us.
 _ASKED = (Stats,)
@@ -76,10 +82,15 @@ class Supervisor(pykka.ThreadingActor):
         on_metric: Callable[..., None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         due_poll_seconds: float = DUE_POLL_SECONDS,
+        ownership: Ownership | None = None,
     ) -> None:
+        """`ownership`: which enrollments are this node's (cluster mode); by default all of them."""
         super().__init__()
         self._rt = runtime
         self._max_live = max_live
+        self._ownership = ownership or SoleOwner()
+        self._recovery_rate = recovery_rate
+        self._last_rescan = monotonic()
         self._pacer = Pacer(recovery_rate, monotonic)
         self._monotonic = monotonic
         self._due_poll_seconds = due_poll_seconds
@@ -100,6 +111,9 @@ class Supervisor(pykka.ThreadingActor):
             ReleaseMe: self._release,
             EnrollmentCrashed: self._crashed,
             Recover: self._recover,
+            Reconcile: self._reconcile,
+            PartitionsLost: self._partitions_lost,
+            Fenced: self._fenced,
             Tick: self._tick,
         }
 
@@ -144,6 +158,10 @@ class Supervisor(pykka.ThreadingActor):
     def _deliver(self, enrollment_id: str, event: ev.Event, preloaded: Preloaded | None = None) -> None:
         """`preloaded`: the enrollment's rows, read in a batch, for the actor spawned here (if one is)."""
         if enrollment_id in self._erased:
+            return
+        if not self._ownership.owns(enrollment_id):
+            # Another node's (cluster mode): it resumes the enrollment from storage; nothing here may touch it.
+            self._metric("deliveries_not_owned")
             return
         live = self._live.get(enrollment_id)
         if live is None:
@@ -214,7 +232,8 @@ class Supervisor(pykka.ThreadingActor):
             # The error stays in the log: status_reason is shown to API callers, never an exception's repr.
             reason = f"internal error: processing failed {count} times in a row (see the server log)"
             now = self._rt.clock.now()
-            self._rt.writer.run(lambda: enrollments.mark_failed(enrollment_id, reason, now))
+            lease = self._ownership.lease_of(enrollment_id)
+            self._rt.writer.run(lambda: enrollments.mark_failed(enrollment_id, reason, now), lease=lease)
         else:
             log.warning("enrollment %s: restart %d of %d from storage", enrollment_id, count, MAX_RESTARTS)
             for event in (ev.Recovered(), *replay):
@@ -225,7 +244,8 @@ class Supervisor(pykka.ThreadingActor):
         if msg.opt_out:
             self._metric("opt_outs", source=msg.opt_out)
         for enrollment_id in enrollments.open_ids_for_contact(msg.contact_id):
-            self._deliver(enrollment_id, ev.Stopped(msg.reason))
+            if self._ownership.owns(enrollment_id):
+                self._deliver(enrollment_id, ev.Stopped(msg.reason))
 
     def _forget(self, msg: ForgetEnrollments) -> None:
         """Erased (their rows are gone): stop their actors without a last event, drop what waits for them."""
@@ -241,29 +261,73 @@ class Supervisor(pykka.ThreadingActor):
 
     # --- time: recovery pacing and passivated enrollments coming due -------------------------------
 
-    def _recover(self, _: Recover) -> None:
-        queued = set(self._backlog)
-        found = [i for i in enrollments.ids_to_resume() if i not in self._live and i not in queued]
+    def _recover(self, msg: Recover) -> None:
+        partitions = msg.partitions if msg.partitions is not None else self._ownership.partitions()
+        busy = set(self._backlog) | set(self._live) | set(self._waiting)
+        found = [i for i in enrollments.ids_to_resume(partitions) if i not in busy]
         self._backlog.extend(found)
-        log.info("recovery: %d enrollments to resume", len(found))
+        if found or msg.partitions is not None:
+            log.info("recovery: %d enrollments to resume", len(found))
         self._metric("recovered_enrollments", len(found))
         # Edits, decisions and cancels answered to a caller but lost to the crash (DESIGN §5).
-        for enrollment_id, (status, entries) in enrollments.open_timeline_entries(RECOVERY_KINDS).items():
+        self._redeliver_unapplied(enrollments.open_timeline_entries(RECOVERY_KINDS, partitions))
+        self._gauges()
+
+    def _reconcile(self, msg: Reconcile) -> None:
+        """Commands another node accepted for one of ours, told by enrollment id only (the event was too large)."""
+        self._redeliver_unapplied(enrollments.open_timeline_entries(RECOVERY_KINDS, enrollment_id=msg.enrollment_id))
+
+    def _redeliver_unapplied(self, found: dict[str, tuple[Any, list[tuple[str, Any]]]]) -> None:
+        for enrollment_id, (status, entries) in found.items():
             for event in unapplied(status, entries):
                 log.warning("recovery: re-delivering %s for enrollment %s", type(event).__name__, enrollment_id)
                 self._deliver(enrollment_id, event)
-        self._gauges()
+
+    def _partitions_lost(self, msg: PartitionsLost) -> None:
+        """Their new owner resumes them from storage; our actors' writes for them would be refused anyway."""
+        mine = msg.partitions.__contains__
+        dropped = [i for i in [*self._live, *self._waiting, *self._backlog] if mine(partition_of(i))]
+        for enrollment_id in dropped:
+            self._waiting.pop(enrollment_id, None)
+            self._restarts.pop(enrollment_id, None)
+            live = self._live.pop(enrollment_id, None)
+            if live is not None:
+                live.ref.stop(block=False)
+        self._backlog = deque(i for i in self._backlog if not mine(partition_of(i)))
+        self._admit_waiting()
+
+    def _fenced(self, msg: Fenced) -> None:
+        """A write or send was refused for want of the lease: stop the actor; resume it if the lease turns out ours."""
+        self._metric("fenced_writes")
+        live = self._live.pop(msg.enrollment_id, None)
+        if live is not None:
+            live.ref.stop(block=False)
+        if self._ownership.owns(msg.enrollment_id) and msg.enrollment_id not in self._backlog:
+            self._backlog.append(msg.enrollment_id)  # resumed by `_tick` with a fresh lease, if still ours then
+        self._admit_waiting()
 
     def _tick(self, tick: Tick) -> None:
+        # Cluster mode: the nodes share the pacing, so N nodes resume no faster than one would.
+        self._pacer.set_rate(self._recovery_rate / self._ownership.members())
         resuming = []
         while self._backlog and len(self._live) + len(resuming) < self._max_live and self._pacer.take():
-            resuming.append(self._backlog.popleft())
+            enrollment_id = self._backlog.popleft()
+            if self._ownership.owns(enrollment_id):
+                resuming.append(enrollment_id)
         self._wake(resuming, ev.Recovered())
+        self._rescan()
         if self._backlog:
             self._gauges()
         if self._poll_due_now(tick.now):
             self._activate_due(tick.now)
         self._housekeeping(tick.now)
+
+    def _rescan(self) -> None:
+        """Cluster mode: a periodic recovery scan of our partitions, should a NOTIFY have been lost."""
+        if self._ownership.partitions() is None or self._monotonic() - self._last_rescan < RESCAN_SECONDS:
+            return
+        self._last_rescan = self._monotonic()
+        self._recover(Recover())
 
     def _housekeeping(self, now: datetime) -> None:
         """Forget expired idempotency keys (hourly, in business time): the table would otherwise only grow."""
@@ -294,7 +358,7 @@ class Supervisor(pykka.ThreadingActor):
             self._more_due = True  # no room now: try again on the next tick
             return
         waking: list[str] = []
-        for enrollment_id in enrollments.due_ids(now, limit=room + len(self._live)):
+        for enrollment_id in enrollments.due_ids(now, room + len(self._live), self._ownership.partitions()):
             if len(waking) == room:
                 break
             if enrollment_id not in self._live and self._pacer.take():

@@ -125,6 +125,10 @@ def _request_generation(b: _Builder, indexes: tuple[int, ...]) -> None:
 
 
 def _on_started(b: _Builder, _: ev.Started) -> None:
+    if b.state.generation_attempts or b.state.status != S.GENERATING:
+        # Already started (or resumed by recovery first: in cluster mode the owner's scan can beat the
+        # NOTIFY that carries `Started`); a second one must not ask for the content again.
+        return
     b.state = b.state.evolve(generation_attempts=b.state.generation_attempts + 1)
     if b.state.auto_approve and b.state.anchor_at is None:
         b.state = b.state.evolve(anchor_at=b.now)

@@ -99,6 +99,13 @@ def open_database(url: str, max_connections: int = DEFAULT_CONNECTIONS) -> peewe
     return db
 
 
+def listen_connection(db: peewee.Database):
+    """A connection of its own, outside the pool, for LISTEN (PostgreSQL): it stays open for the node's life."""
+    import psycopg2  # the [postgres] extra
+
+    return psycopg2.connect(database=db.database, **db.connect_params)
+
+
 def release() -> None:
     """Give this thread's connection back to the pool (the end of a request, an actor message, a job)."""
     db = database_proxy.obj

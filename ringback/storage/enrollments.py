@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ringback.cluster.partitions import partition_of
 from ringback.engine.enrollment import EnrollmentState, StepState
 from ringback.engine.events import TimelineEntry
 from ringback.engine.locale import LanguageChoice, TimezoneChoice
@@ -21,6 +22,11 @@ from ringback.storage.models import Enrollment, Event, Sequence, Step
 from ringback.storage.timestamps import iso
 
 OPEN_STATUSES = [s.value for s in EnrollmentStatus if s not in TERMINAL_ENROLLMENT]
+
+
+def _in_partitions(query: Any, partitions: frozenset[int] | None) -> Any:
+    """`partitions`: those a node owns in cluster mode; None on one node (SQLite), which owns them all."""
+    return query if partitions is None else query.where(Enrollment.partition.in_(sorted(partitions)))
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,7 @@ def create(
             "timezone_source": zone.source,
             "time_wish": wish.to_json() if (wish := latest_time_wish(contact.notes)) else None,
             "metadata": metadata or {},
+            "partition": partition_of(enrollment_id),
             "created_at": now,
             "updated_at": now,
         },
@@ -367,7 +374,7 @@ def open_enrollment_ids(limit: int | None = None) -> list[str]:
     return [row.id for row in query]
 
 
-def ids_to_resume() -> list[str]:
+def ids_to_resume(partitions: frozenset[int] | None = None) -> list[str]:
     """Enrollments that cannot be left passive: still generating, waiting to tell the admins, with no wake
     time, or with a send in flight (even a stopped one: its interrupted send must still be settled)."""
     sending = Step.select(Step.enrollment).where(Step.status == StepStatus.SENDING.value)
@@ -382,10 +389,12 @@ def ids_to_resume() -> list[str]:
         )
         .order_by(Enrollment.created_at)
     )
-    return [row.id for row in query]
+    return [row.id for row in _in_partitions(query, partitions)]
 
 
-def open_timeline_entries(kinds: tuple[str, ...]) -> dict[str, tuple[EnrollmentStatus, list[tuple[str, Any]]]]:
+def open_timeline_entries(
+    kinds: tuple[str, ...], partitions: frozenset[int] | None = None, enrollment_id: str | None = None
+) -> dict[str, tuple[EnrollmentStatus, list[tuple[str, Any]]]]:
     """Per open enrollment that has any: its status and its timeline entries of these kinds, oldest first."""
     query = (
         Event.select(Event.kind, Event.detail, Enrollment.id, Enrollment.status)
@@ -393,6 +402,9 @@ def open_timeline_entries(kinds: tuple[str, ...]) -> dict[str, tuple[EnrollmentS
         .where(Event.kind.in_(kinds), Enrollment.status.in_(OPEN_STATUSES))
         .order_by(Event.created_at, Event.id)
     )
+    query = _in_partitions(query, partitions)
+    if enrollment_id is not None:
+        query = query.where(Enrollment.id == enrollment_id)
     found: dict[str, tuple[EnrollmentStatus, list[tuple[str, Any]]]] = {}
     for row in query:
         status = EnrollmentStatus(row.enrollment.status)
@@ -400,14 +412,14 @@ def open_timeline_entries(kinds: tuple[str, ...]) -> dict[str, tuple[EnrollmentS
     return found
 
 
-def due_ids(now: datetime, limit: int) -> list[str]:
+def due_ids(now: datetime, limit: int, partitions: frozenset[int] | None = None) -> list[str]:
     query = (
         Enrollment.select(Enrollment.id)
         .where(Enrollment.status == EnrollmentStatus.ACTIVE.value, Enrollment.next_wake_at <= now)
         .order_by(Enrollment.next_wake_at)
         .limit(limit)
     )
-    return [row.id for row in query]
+    return [row.id for row in _in_partitions(query, partitions)]
 
 
 def ids_for_contact(contact_id: str) -> list[str]:

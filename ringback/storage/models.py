@@ -17,6 +17,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    SmallIntegerField,
     TextField,
 )
 
@@ -188,6 +189,8 @@ class Enrollment(BaseModel):
     decided_by = CharField(max_length=200, null=True)
     status_reason = CharField(max_length=fields.REASON, null=True)
     metadata = JSONField(default=dict)  # the caller's own references (lead id, campaign...), returned as given
+    # Which node owns it in cluster mode (ringback/cluster/partitions.py); derived from the id, stored to filter on.
+    partition = SmallIntegerField(default=0, index=True)
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
 

@@ -38,11 +38,21 @@ class WriterClosed(Exception):
     """The node is shutting down; nothing of this unit was written."""
 
 
-class _Unit:
-    __slots__ = ("future", "work")
+class LeaseLost(Exception):
+    """Cluster mode: the unit's partition lease is no longer this node's; nothing of the unit was written."""
 
-    def __init__(self, work: Callable[[], Any]) -> None:
+
+Lease = tuple[int, int]  # (partition, epoch)
+# Given the leases a batch's units were submitted under, which are still held (run inside the transaction).
+Fence = Callable[[set[Lease]], set[Lease]]
+
+
+class _Unit:
+    __slots__ = ("future", "lease", "work")
+
+    def __init__(self, work: Callable[[], Any], lease: Lease | None) -> None:
         self.work = work
+        self.lease = lease
         self.future: Future[Any] = Future()
 
 
@@ -55,9 +65,12 @@ class GroupCommitWriter:
         db: peewee.Database,
         max_batch: int = MAX_BATCH,
         on_commit: Callable[[int], None] | None = None,
+        fence: Fence | None = None,
     ) -> None:
-        """`on_commit(units)` hears of every committed batch (the commit counters of /metrics)."""
+        """`on_commit(units)` hears of every committed batch (the commit counters of /metrics); `fence` checks
+        the leases of fenced units (cluster mode), once per batch, before any unit runs."""
         self._db = db
+        self._fence = fence
         self._max_batch = max_batch
         self._on_commit = on_commit or (lambda units: None)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -67,9 +80,11 @@ class GroupCommitWriter:
 
     # --- callers ---------------------------------------------------------------------------------------
 
-    def submit(self, work: Callable[[], T]) -> Future[T]:
-        """Queue a unit; the future resolves once the batch holding it is committed (or the unit failed)."""
-        unit = _Unit(work)
+    def submit(self, work: Callable[[], T], lease: Lease | None = None) -> Future[T]:
+        """Queue a unit; the future resolves once the batch holding it is committed (or the unit failed).
+
+        `lease`: the unit runs only if that partition lease is still ours, else it fails with `LeaseLost`."""
+        unit = _Unit(work, lease)
         if threading.current_thread() is self._thread:
             # A unit that writes through a helper which itself submits: already inside the transaction.
             unit.future.set_result(work())
@@ -80,9 +95,9 @@ class GroupCommitWriter:
         self._queue.put(unit)
         return unit.future
 
-    def run(self, work: Callable[[], T], timeout: float | None = None) -> T:
+    def run(self, work: Callable[[], T], timeout: float | None = None, lease: Lease | None = None) -> T:
         """Submit and wait: returns the unit's result once it is durable, or raises the unit's exception."""
-        return self.submit(work).result(timeout)
+        return self.submit(work, lease).result(timeout)
 
     def pending(self) -> int:
         """Units queued and not yet taken into a batch (tests wait on it; /metrics could show it)."""
@@ -124,8 +139,12 @@ class GroupCommitWriter:
         committing = False
         try:
             with write_transaction(self._db):
+                held = self._held_leases(batch)
                 for unit in batch:
                     if not unit.future.set_running_or_notify_cancel():
+                        continue
+                    if unit.lease is not None and unit.lease not in held:
+                        results.append((unit, False, LeaseLost(f"partition {unit.lease[0]} is not ours any more")))
                         continue
                     try:
                         with self._db.atomic():  # a savepoint: a failing unit is undone alone
@@ -150,6 +169,14 @@ class GroupCommitWriter:
                 unit.future.set_result(value)
             else:
                 unit.future.set_exception(value)
+
+    def _held_leases(self, batch: list[_Unit]) -> set[Lease]:
+        wanted = {unit.lease for unit in batch if unit.lease is not None}
+        if not wanted:
+            return set()
+        if self._fence is None:
+            raise RuntimeError("a fenced unit was submitted to a writer without a fence")
+        return self._fence(wanted)
 
     def _reset_connection(self) -> None:
         """After a failed transaction the connection may be broken (PostgreSQL restarted): open a new one."""
