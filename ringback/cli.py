@@ -17,13 +17,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from ringback import __version__, backup
+from ringback.cluster.partitions import PARTITIONS
+from ringback.cluster.single_node import AnotherNodeRunning
 from ringback.config import Settings, SettingsError, load_settings
 from ringback.demo import banner, bootstrap
 from ringback.engine.errors import InvalidInput
 from ringback.engine.template import parse_template
 from ringback.engine.workspace_settings import parse_changes, with_default_sender
-from ringback.storage import accounts, enrollments, templates
-from ringback.storage.db import open_database
+from ringback.storage import accounts, enrollments, leases, templates
+from ringback.storage.db import is_sqlite, open_database
 from ringback.storage.migrations import SchemaTooNew, migrate
 from ringback.tokens import TokenSigner, load_or_create_secret, review_link
 
@@ -277,6 +279,40 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0 if healthy else 1
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    """`cluster status`: the nodes sharing this PostgreSQL database, their partitions and how fresh their leases are."""
+    settings = _settings(args)
+    db = open_database(settings.resolved_database_url)
+    if is_sqlite(db):
+        raise SystemExit("ringback cluster: SQLite runs one node; cluster mode needs PostgreSQL (docs/operations.md)")
+    migrate(db)
+    nodes, unowned = leases.status(db), leases.unowned(db)
+    data = {
+        "nodes": [
+            {
+                "node_id": n.node_id,
+                "started_at": n.started_at.isoformat(),
+                "heartbeat_age_seconds": round(n.heartbeat_age_seconds, 1),
+                "partitions": len(n.partitions),
+                "lease_expires_in_seconds": None
+                if n.lease_expires_in_seconds is None
+                else round(n.lease_expires_in_seconds, 1),
+            }
+            for n in nodes
+        ],
+        "unowned_partitions": unowned,
+    }
+    lines = [f"{'node':<32} {'partitions':>10} {'heartbeat age':>14} {'lease expires in':>17}"]
+    for row in data["nodes"]:
+        expires = "-" if row["lease_expires_in_seconds"] is None else f"{row['lease_expires_in_seconds']} s"
+        lines.append(
+            f"{row['node_id']:<32} {row['partitions']:>10} {str(row['heartbeat_age_seconds']) + ' s':>14} {expires:>17}"
+        )
+    lines.append(f"unowned partitions: {unowned} of {PARTITIONS}")
+    _print(args, data, "\n".join(lines))
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from ringback.doctor import run_checks
 
@@ -401,6 +437,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("enrollment_id", help="the enrollment awaiting review (enr_...)")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
 
+    cluster = command("cluster", cmd_cluster, "Cluster mode (PostgreSQL): nodes, their partitions, lease ages.")
+    csub = cluster.add_subparsers(dest="cluster_command", required=True)
+    leaf(csub, "status", "List the nodes, how many partitions each holds, heartbeat and lease ages.").add_argument(
+        "--json", action="store_true", help=JSON_HELP
+    )
+
     command("doctor", cmd_doctor, "Check the database, SMTP, Twilio and the LLM key; say what is missing.")
     command(
         "backup", cmd_backup, "Copy the SQLite database to FILE while the server runs (PostgreSQL: use pg_dump)."
@@ -418,7 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SettingsError, SchemaTooNew) as error:
+    except (SettingsError, SchemaTooNew, AnotherNodeRunning) as error:
         print(f"ringback: {error}", file=sys.stderr)
         return 2
 

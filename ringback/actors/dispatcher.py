@@ -71,12 +71,12 @@ class DispatcherWorker(PoolWorker):
             with contextlib.suppress(pykka.ActorDeadError):
                 self._supervisor.tell(Fenced(message.enrollment_id))
             return
-        reply(self._supervisor, message.enrollment_id, self._send(message))
+        reply(self._supervisor, message, self._send(message))
 
     def handle_crash(self, message: Any) -> None:
         if isinstance(message, SendWork):
             failed = SendFailed(message.index, message.attempt, "internal_error", "the dispatcher crashed", False)
-            reply(self._supervisor, message.enrollment_id, failed)
+            reply(self._supervisor, message, failed)
 
     def _send(self, work: SendWork) -> SendSucceeded | SendFailed | SendOutcomeUnknown:
         adapter = self._router.adapter(work.message.channel, work.sandbox)

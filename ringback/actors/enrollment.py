@@ -103,7 +103,7 @@ class EnrollmentActor(pykka.ThreadingActor):
 
     def _carry_out(self, effect: ev.Effect) -> None:
         if isinstance(effect, ev.Generate):
-            self._rt.generators.tell(GenerateWork(self._id, self._generation_request(effect.indexes)))
+            self._rt.generators.tell(GenerateWork(self._id, self._generation_request(effect.indexes), self._lease))
         elif isinstance(effect, ev.Dispatch):
             self._dispatch(effect)
         elif isinstance(effect, ev.WakeAt) and not self._far(effect.at):
@@ -159,7 +159,8 @@ class EnrollmentActor(pykka.ThreadingActor):
         if wait is not None:  # a sending limit or the template's weekdays: the step waits, it is not dropped
             self.apply(ev.SendDeferred(effect.index, effect.attempt, wait.reason, wait.until))
             return
-        self._rt.dispatchers.tell(SendWork(self._id, effect.index, effect.attempt, self._state.sandbox, message))
+        work = SendWork(self._id, effect.index, effect.attempt, self._state.sandbox, message, self._lease)
+        self._rt.dispatchers.tell(work)
 
     def _outbound(self, index: int) -> OutboundMessage:
         ctx, step = self._context, self._state.step(index)
@@ -209,4 +210,4 @@ class EnrollmentActor(pykka.ThreadingActor):
                 workspace.id,
                 self._id,
             )
-        self._rt.notifiers.tell(NotifyWork(self._id, workspace.admin_emails, subject, text, html))
+        self._rt.notifiers.tell(NotifyWork(self._id, workspace.admin_emails, subject, text, html, self._lease))

@@ -32,12 +32,12 @@ class GeneratorWorker(PoolWorker):
         if not isinstance(message, GenerateWork):
             return
         event = self._write(message.request)
-        reply(self._supervisor, message.enrollment_id, event)
+        reply(self._supervisor, message, event)
 
     def handle_crash(self, message: Any) -> None:
         if isinstance(message, GenerateWork):
             failed = GenerationFailed(message.request.wanted, "the writer crashed")
-            reply(self._supervisor, message.enrollment_id, failed)
+            reply(self._supervisor, message, failed)
 
     def _write(self, request: GenerationRequest) -> ContentReady | GenerationFailed:
         faults.reach("during_generation")

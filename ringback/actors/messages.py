@@ -23,6 +23,9 @@ class Deliver:
 
     enrollment_id: str
     event: Event
+    # A pool's answer carries the lease its job was asked under (cluster mode): one from a tenure this node
+    # has since lost is dropped, even if the partition came back — the new owner asked again.
+    lease: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ class Apply:
 class GenerateWork:
     enrollment_id: str
     request: GenerationRequest
+    lease: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ class SendWork:
     attempt: int
     sandbox: bool
     message: OutboundMessage
+    lease: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,7 @@ class NotifyWork:
     subject: str
     text: str
     html: str
+    lease: tuple[int, int] | None = None
 
 
 # --- to the clock ----------------------------------------------------------------------------

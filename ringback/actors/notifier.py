@@ -74,4 +74,4 @@ class NotifierWorker(PoolWorker):
             except SendError as error:
                 log.error("review email for %s failed: %s", message.enrollment_id, error.code or error.message)
                 problems.append(f"the review email to an admin failed ({error.code or 'smtp'})")
-        reply(self._supervisor, message.enrollment_id, AdminsNotified(tuple(delivered), "; ".join(problems)))
+        reply(self._supervisor, message, AdminsNotified(tuple(delivered), "; ".join(problems)))

@@ -6,15 +6,15 @@ import contextlib
 
 import pykka
 
-from ringback.actors.messages import Deliver
+from ringback.actors.messages import Deliver, GenerateWork, NotifyWork, SendWork
 from ringback.engine.events import Event
 
 
-def reply(supervisor: pykka.ActorRef, enrollment_id: str, event: Event) -> None:
+def reply(supervisor: pykka.ActorRef, work: GenerateWork | SendWork | NotifyWork, event: Event) -> None:
     """Hand a result to its enrollment; the supervisor re-activates it from storage if it is not live.
 
     If the supervisor is gone we are shutting down: the step stays in storage as it was and recovery
     takes it from there.
     """
     with contextlib.suppress(pykka.ActorDeadError):
-        supervisor.tell(Deliver(enrollment_id, event))
+        supervisor.tell(Deliver(work.enrollment_id, event, work.lease))

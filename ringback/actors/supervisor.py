@@ -105,7 +105,7 @@ class Supervisor(pykka.ThreadingActor):
         self._metric = on_metric or (lambda name, value=1, **labels: None)
         self._handlers: dict[type, Callable[[Any], Any]] = {
             Stats: lambda m: self.stats(),
-            Deliver: lambda m: self._deliver(m.enrollment_id, m.event),
+            Deliver: self._route,
             StopContact: self._stop_contact,
             ForgetEnrollments: self._forget,
             ReleaseMe: self._release,
@@ -154,6 +154,12 @@ class Supervisor(pykka.ThreadingActor):
             self._metric(name, value)
 
     # --- events ------------------------------------------------------------------------------------
+
+    def _route(self, msg: Deliver) -> None:
+        if msg.lease is not None and msg.lease != self._ownership.lease_of(msg.enrollment_id):
+            self._metric("deliveries_not_owned")  # asked under a lease since lost: the owner asked again
+            return
+        self._deliver(msg.enrollment_id, msg.event)
 
     def _deliver(self, enrollment_id: str, event: ev.Event, preloaded: Preloaded | None = None) -> None:
         """`preloaded`: the enrollment's rows, read in a batch, for the actor spawned here (if one is)."""
