@@ -130,9 +130,9 @@ def create_workspace(env: Mapping[str, str], work_dir: Path) -> tuple[str, str]:
     api_key = ringback_cli(["keys", "create", "--workspace", workspace_id], env)["api_key"]
     template_file = work_dir / "template.json"
     template_file.write_text(json.dumps(TWO_STEP_EMAIL))
-    template_id = ringback_cli(
-        ["templates", "create", "--workspace", workspace_id, "--file", str(template_file)], env
-    )["template_id"]
+    template_id = ringback_cli(["templates", "create", "--workspace", workspace_id, "--file", str(template_file)], env)[
+        "template_id"
+    ]
     return api_key, template_id
 
 
@@ -140,9 +140,7 @@ def start_server(env: Mapping[str, str], log_path: Path) -> Server:
     port = free_port()
     full = {**env, "RINGBACK_HOST": HOST, "RINGBACK_PORT": str(port), "RINGBACK_PUBLIC_URL": f"http://{HOST}:{port}"}
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "run.py"], cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT
-        )
+        process = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT)
     server = Server(process, f"http://{HOST}:{port}", full, log_path)
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:

@@ -42,9 +42,7 @@ from node_process import (
 )
 from stats import counter_total, flat_after_warmup, per_lead, percentile
 
-POSTGRES_URL = os.environ.get(
-    "RINGBACK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/bench_throughput"
-)
+POSTGRES_URL = os.environ.get("RINGBACK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/bench_throughput")
 SERVER_SETTINGS = {  # rate limits far above any rate this machine reaches, so nothing answers 429
     "RINGBACK_WRITES_PER_MINUTE": "100000000",
     "RINGBACK_READS_PER_MINUTE": "100000000",
@@ -83,8 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def measure(kind: str, args: argparse.Namespace) -> dict:
-    database: AbstractContextManager[str | None] = scratch_postgres(POSTGRES_URL) if kind == "postgres" else (
-        nullcontext(None)
+    database: AbstractContextManager[str | None] = (
+        scratch_postgres(POSTGRES_URL) if kind == "postgres" else (nullcontext(None))
     )
     with tempfile.TemporaryDirectory(prefix="ringback-bench-") as tmp, database as postgres_url:
         work = Path(tmp)
@@ -116,7 +114,12 @@ def _measure_server(
 
 
 def _start_run(
-    server: Server, probe: DatabaseProbe, api_key: str, template_id: str, work: Path, args: argparse.Namespace,
+    server: Server,
+    probe: DatabaseProbe,
+    api_key: str,
+    template_id: str,
+    work: Path,
+    args: argparse.Namespace,
     healthz_rps: float,
 ) -> dict:
     script = work / "start.lua"

@@ -122,8 +122,7 @@ def parse_output(text: str) -> WrkResult:
     if not total:
         raise ValueError(f"wrk output without a summary:\n{text}")
     latency = {
-        int(p): parse_duration(value)
-        for p, value in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", text, re.MULTILINE)
+        int(p): parse_duration(value) for p, value in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", text, re.MULTILINE)
     }
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
