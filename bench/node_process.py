@@ -33,6 +33,8 @@ HOST = "127.0.0.1"
 READY_TIMEOUT = 60.0
 FIRST_STEPS_SENT = 'SELECT count(*) FROM step WHERE "index" = 0 AND sent_at IS NOT NULL'
 ENROLLMENTS = "SELECT count(*) FROM enrollment"
+DRAIN_POLL_SECONDS = 0.2
+DRAIN_STALL_SECONDS = 20.0  # no new first step sent for this long: stop waiting
 
 
 def free_port() -> int:
@@ -196,6 +198,20 @@ class DatabaseProbe:
 
     def enrollments(self) -> int:
         return self._count(ENROLLMENTS)
+
+    def drain(self) -> tuple[int, int, float]:
+        """Wait until every enrollment's first step is sent, or progress stalls: (enrollments, first steps sent,
+        time of the last one seen). Enrollments are counted until two polls agree: starts in flight when the
+        load generator stopped still commit."""
+        leads, sent, last_progress = self.enrollments(), self.first_steps_sent(), time.perf_counter()
+        previous = -1
+        while (sent < leads or leads != previous) and time.perf_counter() - last_progress < DRAIN_STALL_SECONDS:
+            time.sleep(DRAIN_POLL_SECONDS)
+            previous = leads
+            leads, now_sent = self.enrollments(), self.first_steps_sent()
+            if now_sent > sent:
+                sent, last_progress = now_sent, time.perf_counter()
+        return leads, sent, last_progress
 
     def xact_commit(self) -> int | None:
         """pg_stat_database's committed transactions of the bench database (read from `postgres`), or None."""
