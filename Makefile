@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench dist wheel clean
+.PHONY: run test lint bench bench-cluster dist wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/recovery.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/throughput.py
+
+# Cluster mode: 1, 2 and 3 nodes on one scratch PostgreSQL database (bench_cluster, dropped after), wrk on each.
+bench-cluster: $(TEST_STAMP)
+	$(BIN)/python bench/cluster.py
 
 # One file, dist/ringback: Python, templates, migrations and the OpenAPI spec inside (packaging/ringback.spec).
 dist: $(TEST_STAMP)

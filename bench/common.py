@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -198,3 +198,23 @@ def report(title: str, rows: list[dict]) -> None:
     print("|" + "---|" * len(columns))
     for row in rows:
         print("| " + " | ".join(str(row[c]) for c in columns) + " |")
+
+
+def print_figures(rows: Iterable[tuple[str, str | tuple[str, ...]]], columns: Mapping[str, Mapping]) -> None:
+    """A markdown table, one row per (label, key or keys) and one column per run; rows no run has are left out."""
+    print("| figure | " + " | ".join(columns) + " |")
+    print("|---|" + "---|" * len(columns))
+    for label, keys in rows:
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        if all(key not in figures for figures in columns.values() for key in keys):
+            continue
+        cells = [" / ".join(_cell(figures.get(key)) for key in keys) for figures in columns.values()]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return str(value)

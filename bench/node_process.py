@@ -33,6 +33,8 @@ HOST = "127.0.0.1"
 READY_TIMEOUT = 60.0
 FIRST_STEPS_SENT = 'SELECT count(*) FROM step WHERE "index" = 0 AND sent_at IS NOT NULL'
 ENROLLMENTS = "SELECT count(*) FROM enrollment"
+DRAIN_POLL_SECONDS = 0.2
+DRAIN_STALL_SECONDS = 20.0  # no new first step sent for this long: stop waiting
 
 
 def free_port() -> int:
@@ -130,9 +132,9 @@ def create_workspace(env: Mapping[str, str], work_dir: Path) -> tuple[str, str]:
     api_key = ringback_cli(["keys", "create", "--workspace", workspace_id], env)["api_key"]
     template_file = work_dir / "template.json"
     template_file.write_text(json.dumps(TWO_STEP_EMAIL))
-    template_id = ringback_cli(
-        ["templates", "create", "--workspace", workspace_id, "--file", str(template_file)], env
-    )["template_id"]
+    template_id = ringback_cli(["templates", "create", "--workspace", workspace_id, "--file", str(template_file)], env)[
+        "template_id"
+    ]
     return api_key, template_id
 
 
@@ -140,9 +142,7 @@ def start_server(env: Mapping[str, str], log_path: Path) -> Server:
     port = free_port()
     full = {**env, "RINGBACK_HOST": HOST, "RINGBACK_PORT": str(port), "RINGBACK_PUBLIC_URL": f"http://{HOST}:{port}"}
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "run.py"], cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT
-        )
+        process = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT)
     server = Server(process, f"http://{HOST}:{port}", full, log_path)
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
@@ -198,6 +198,20 @@ class DatabaseProbe:
 
     def enrollments(self) -> int:
         return self._count(ENROLLMENTS)
+
+    def drain(self) -> tuple[int, int, float]:
+        """Wait until every enrollment's first step is sent, or progress stalls: (enrollments, first steps sent,
+        time of the last one seen). Enrollments are counted until two polls agree: starts in flight when the
+        load generator stopped still commit."""
+        leads, sent, last_progress = self.enrollments(), self.first_steps_sent(), time.perf_counter()
+        previous = -1
+        while (sent < leads or leads != previous) and time.perf_counter() - last_progress < DRAIN_STALL_SECONDS:
+            time.sleep(DRAIN_POLL_SECONDS)
+            previous = leads
+            leads, now_sent = self.enrollments(), self.first_steps_sent()
+            if now_sent > sent:
+                sent, last_progress = now_sent, time.perf_counter()
+        return leads, sent, last_progress
 
     def xact_commit(self) -> int | None:
         """pg_stat_database's committed transactions of the bench database (read from `postgres`), or None."""

@@ -106,7 +106,11 @@ def fixed_rate(
 
 
 def closed_loop(
-    sender: Callable[[], StartSender], prefix: str, count: int, connections: int, every: int,
+    sender: Callable[[], StartSender],
+    prefix: str,
+    count: int,
+    connections: int,
+    every: int,
     sample: Callable[[int], None],
 ) -> Counter:
     """Send `count` starts as fast as `connections` connections allow; `sample(n)` after every `every` answers."""

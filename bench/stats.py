@@ -43,3 +43,34 @@ def counter_total(metrics_text: str, name: str) -> float | None:
 
 def per_lead(delta: float | None, leads: int) -> float | None:
     return None if delta is None or leads <= 0 else delta / leads
+
+
+def pooled_percentile(grids: Sequence[tuple[int, Sequence[float]]], p: float) -> float:
+    """Nearest-rank percentile of several runs pooled, each given as (requests, its quantile grid).
+
+    Percentiles of separate runs cannot be averaged; a grid of equal steps (wrk's start script prints 1,000)
+    stands for its run's distribution, each point weighing requests / len(grid).
+    """
+    points = sorted((value, count / len(grid)) for count, grid in grids if count and grid for value in grid)
+    if not points:
+        raise ValueError("no values")
+    if not 0 < p <= 100:
+        raise ValueError(f"percentile out of (0, 100]: {p}")
+    rank = p / 100 * sum(weight for _, weight in points)
+    seen = 0.0
+    for value, weight in points:
+        seen += weight
+        if seen >= rank * (1 - 1e-9):
+            return value
+    return points[-1][0]
+
+
+def split_evenly(total: int, parts: int) -> list[int]:
+    """`total` connections over `parts` load generators, the first ones taking the remainder: 8 over 3 → 3, 3, 2."""
+    if not 0 < parts <= total:
+        raise ValueError(f"cannot split {total} over {parts}")
+    return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
+
+
+def to_ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)

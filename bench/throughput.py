@@ -29,6 +29,7 @@ from pathlib import Path
 
 import open_loop
 import wrk
+from common import print_figures
 from node_process import (
     HOST,
     DatabaseProbe,
@@ -40,19 +41,15 @@ from node_process import (
     settings_env,
     start_server,
 )
-from stats import counter_total, flat_after_warmup, per_lead, percentile
+from stats import counter_total, flat_after_warmup, per_lead, percentile, to_ms
 
-POSTGRES_URL = os.environ.get(
-    "RINGBACK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/bench_throughput"
-)
+POSTGRES_URL = os.environ.get("RINGBACK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/bench_throughput")
 SERVER_SETTINGS = {  # rate limits far above any rate this machine reaches, so nothing answers 429
     "RINGBACK_WRITES_PER_MINUTE": "100000000",
     "RINGBACK_READS_PER_MINUTE": "100000000",
 }
 WRK_THREADS = 2
 STATS_SETTLE_SECONDS = 2.0  # PostgreSQL backends report their counters at most once a second
-DRAIN_POLL_SECONDS = 0.2
-DRAIN_STALL_SECONDS = 20.0  # no new first step sent for this long: stop waiting
 SOAK_EVERY = 2000
 COMMITS_METRIC = "ringback_db_commits_total"
 
@@ -83,8 +80,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def measure(kind: str, args: argparse.Namespace) -> dict:
-    database: AbstractContextManager[str | None] = scratch_postgres(POSTGRES_URL) if kind == "postgres" else (
-        nullcontext(None)
+    database: AbstractContextManager[str | None] = (
+        scratch_postgres(POSTGRES_URL) if kind == "postgres" else (nullcontext(None))
     )
     with tempfile.TemporaryDirectory(prefix="ringback-bench-") as tmp, database as postgres_url:
         work = Path(tmp)
@@ -116,7 +113,12 @@ def _measure_server(
 
 
 def _start_run(
-    server: Server, probe: DatabaseProbe, api_key: str, template_id: str, work: Path, args: argparse.Namespace,
+    server: Server,
+    probe: DatabaseProbe,
+    api_key: str,
+    template_id: str,
+    work: Path,
+    args: argparse.Namespace,
     healthz_rps: float,
 ) -> dict:
     script = work / "start.lua"
@@ -126,7 +128,7 @@ def _start_run(
     leads_before, sent_before, queries_before = probe.enrollments(), probe.first_steps_sent(), probe.queries
     started = time.perf_counter()
     result = wrk.run(server.url + wrk.START_PATH, args.duration, args.connections, WRK_THREADS, str(script))
-    leads, sent, drained = _drain(probe)
+    leads, sent, drained = probe.drain()
     leads, sent = leads - leads_before, sent - sent_before
     time.sleep(STATS_SETTLE_SECONDS)
     own_queries = probe.queries - queries_before
@@ -136,8 +138,8 @@ def _start_run(
     metric_commits = None if metric_before is None or metric_after is None else metric_after - metric_before
     return {
         "start_rps": round(result.ok_per_second, 1),
-        "start_p50_ms": _ms(result.latency_seconds.get(50)),
-        "start_p99_ms": _ms(result.latency_seconds.get(99)),
+        "start_p50_ms": to_ms(result.latency_seconds.get(50)),
+        "start_p99_ms": to_ms(result.latency_seconds.get(99)),
         "start_non_2xx": result.non_2xx,
         "start_socket_errors": result.socket_errors,
         "start_pct_of_healthz": round(100 * result.ok_per_second / healthz_rps, 1),
@@ -150,35 +152,20 @@ def _start_run(
     }
 
 
-def _drain(probe: DatabaseProbe) -> tuple[int, int, float]:
-    """Wait until every enrollment's first step is sent, or progress stalls: (enrollments, first steps sent,
-    time of the last one seen). Enrollments are counted until two polls agree: starts in flight when the
-    load generator stopped still commit."""
-    leads, sent, last_progress = probe.enrollments(), probe.first_steps_sent(), time.perf_counter()
-    previous = -1
-    while (sent < leads or leads != previous) and time.perf_counter() - last_progress < DRAIN_STALL_SECONDS:
-        time.sleep(DRAIN_POLL_SECONDS)
-        previous = leads
-        leads, now_sent = probe.enrollments(), probe.first_steps_sent()
-        if now_sent > sent:
-            sent, last_progress = now_sent, time.perf_counter()
-    return leads, sent, last_progress
-
-
 def _open_loop_run(
     server: Server, probe: DatabaseProbe, api_key: str, template_id: str, args: argparse.Namespace
 ) -> dict:
     result = open_loop.fixed_rate(
         _sender(server, api_key, template_id), "open", args.rate, args.duration, give_up_after=3 * args.duration
     )
-    _drain(probe)  # leave the server quiet for the figures that follow
+    probe.drain()  # leave the server quiet for the figures that follow
     ok = result.statuses[202]
     return {
         "open_offered_per_s": args.rate,
         "open_achieved_per_s": round(result.achieved_rate, 1),
-        "open_p50_ms": _ms(percentile(result.latencies, 50)),
-        "open_p99_ms": _ms(percentile(result.latencies, 99)),
-        "open_max_ms": _ms(max(result.latencies)),
+        "open_p50_ms": to_ms(percentile(result.latencies, 50)),
+        "open_p99_ms": to_ms(percentile(result.latencies, 99)),
+        "open_max_ms": to_ms(max(result.latencies)),
         "open_not_202": result.statuses.total() - ok,
         "open_unsent": result.unsent,
     }
@@ -215,10 +202,6 @@ def _commits_metric(server: Server) -> float | None:
     return counter_total(text, COMMITS_METRIC) if status == 200 else None
 
 
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 1)
-
-
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
@@ -247,22 +230,7 @@ ROWS = (
 
 def print_table(results: dict[str, dict]) -> None:
     names = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
-    print("| figure | " + " | ".join(names[kind] for kind in results) + " |")
-    print("|---|" + "---|" * len(results))
-    for label, keys in ROWS:
-        keys = keys if isinstance(keys, tuple) else (keys,)
-        if all(key not in figures for figures in results.values() for key in keys):
-            continue
-        cells = [" / ".join(_cell(figures.get(key)) for key in keys) for figures in results.values()]
-        print(f"| {label} | " + " | ".join(cells) + " |")
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, list):
-        return " ".join(str(v) for v in value)
-    return str(value)
+    print_figures(ROWS, {names[kind]: figures for kind, figures in results.items()})
 
 
 if __name__ == "__main__":

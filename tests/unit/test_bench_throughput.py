@@ -1,11 +1,12 @@
-"""The pure parts of bench/throughput.py: wrk's output, its Lua script, percentiles, soak flatness, counters."""
+"""The pure parts of bench/throughput.py and bench/cluster.py: wrk's output, its Lua script, percentiles (pooled
+over several wrk processes too), soak flatness, counters, connections split over nodes."""
 
 import json
 import re
 
 import pytest
 
-from bench.stats import counter_total, flat_after_warmup, per_lead, percentile
+from bench.stats import counter_total, flat_after_warmup, per_lead, percentile, pooled_percentile, split_evenly
 from bench.wrk import command, lua_string, parse_duration, parse_output, start_body, start_script
 
 WRK_OUTPUT = """\
@@ -35,6 +36,12 @@ def test_parse_output_reads_rate_percentiles_and_errors():
     assert result.non_2xx == 5
     assert result.socket_errors == 3
     assert result.ok_per_second == pytest.approx(236 / 10.02)  # the 5 non-2xx are not throughput
+
+
+def test_parse_output_reads_the_latency_grid_of_the_start_script():
+    grid_lines = "".join(f"latency_grid {us}\n" for us in (1500, 2500, 9000))
+    assert parse_output(WRK_OUTPUT + grid_lines).latency_grid == pytest.approx((0.0015, 0.0025, 0.009))
+    assert parse_output(WRK_OUTPUT).latency_grid == ()
 
 
 def test_parse_output_without_errors_reports_zero():
@@ -74,6 +81,9 @@ def test_start_script_makes_each_request_a_new_lead_with_its_own_key():
     assert json.loads(body) == json.loads(start_body("tpl_123", "wrk-2-7"))
     assert json.loads(body)["contact"]["emails"] == ["wrk-2-7@bench.example.com"]
     assert json.loads(body)["auto_approve"] is True
+    # done() prints the grid the cluster benchmark pools: 999 percentiles, then the max
+    assert "for i = 1, 1000 - 1 do" in script
+    assert 'io.write(string.format("latency_grid %d\\n", latency.max))' in script
 
 
 def test_lua_string_refuses_what_lua_cannot_read_as_json():
@@ -122,3 +132,23 @@ def test_per_lead():
     assert per_lead(30.0, 10) == 3.0
     assert per_lead(None, 10) is None
     assert per_lead(5.0, 0) is None
+
+
+def test_pooled_percentile_weighs_each_run_by_its_requests():
+    grid = [float(v) for v in range(1, 101)]  # one run's quantiles at 1 %, 2 %, ... 100 %
+    assert pooled_percentile([(500, grid)], 50) == percentile(grid, 50)
+    assert pooled_percentile([(500, grid), (500, grid)], 99) == 99
+    fast, slow = [1.0] * 10, [100.0] * 10
+    assert pooled_percentile([(900, fast), (100, slow)], 90) == 1.0  # 90 % of all requests were the fast node's
+    assert pooled_percentile([(900, fast), (100, slow)], 91) == 100.0
+    assert pooled_percentile([(0, slow), (10, fast)], 99) == 1.0  # a run without requests weighs nothing
+    with pytest.raises(ValueError):
+        pooled_percentile([(0, grid)], 50)
+
+
+def test_split_evenly_gives_the_remainder_to_the_first_nodes():
+    assert split_evenly(8, 1) == [8]
+    assert split_evenly(8, 3) == [3, 3, 2]
+    assert sum(split_evenly(9, 4)) == 9
+    with pytest.raises(ValueError):
+        split_evenly(2, 3)
