@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from ringback import __version__, backup
+from ringback.cluster.leases import ClusterMisconfigured
 from ringback.cluster.partitions import PARTITIONS
 from ringback.cluster.single_node import AnotherNodeRunning
 from ringback.config import Settings, SettingsError, load_settings
@@ -460,7 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SettingsError, SchemaTooNew, AnotherNodeRunning) as error:
+    except (SettingsError, SchemaTooNew, AnotherNodeRunning, ClusterMisconfigured) as error:
         print(f"ringback: {error}", file=sys.stderr)
         return 2
 

@@ -177,21 +177,23 @@ class Node:
         if is_sqlite(self.db):
             self._sqlite_lock = SqliteNodeLock(sqlite_path(s.resolved_database_url)).acquire()
         migrate(self.db)
+        secret = load_or_create_secret(s.secret_key, s.data_dir)
+        self.signer = TokenSigner(secret)
+        self.fingerprints = AddressFingerprints(secret)
         if not is_sqlite(self.db):
             self.ownership = self.keeper = LeaseKeeper(
                 self.db,
                 s.resolved_node_id,
                 s.lease_seconds,
+                secret_check=self.signer.sign("cluster-secret-check", "", None),
                 on_gained=self._partitions_gained,
                 on_lost=lambda partitions: self.supervisor.tell(PartitionsLost(partitions)),
                 on_metric=self._record_metric,
                 announce=lambda: self._routing.announce(),
             )
+            self.keeper.check_peers()
         fence = self.keeper.fence if self.keeper else None
         self.writer = GroupCommitWriter(self.db, on_commit=self._count_commit, fence=fence)
-        secret = load_or_create_secret(s.secret_key, s.data_dir)
-        self.signer = TokenSigner(secret)
-        self.fingerprints = AddressFingerprints(secret)
         providers = self._providers or build_providers(s, on_fallback=lambda _: self._record_metric("llm_fallbacks"))
         writer = MeteredWriter(providers.writer, self.metrics)
         self.router = ChannelRouter(SandboxChannel(self.clock.now, self.writer), providers.live_channels)

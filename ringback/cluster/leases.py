@@ -32,6 +32,10 @@ from ringback.storage.leases import Lease
 log = logging.getLogger(__name__)
 
 
+class ClusterMisconfigured(RuntimeError):
+    """This node cannot join: its settings disagree with the nodes already running on the database."""
+
+
 def fair_share(nodes: list[str], node_id: str) -> int:
     """Partitions this node should hold when `nodes` (sorted, including this one) share them evenly."""
     if node_id not in nodes:
@@ -51,9 +55,12 @@ class LeaseKeeper:
         on_metric: Callable[..., None] = lambda name, value=1, **labels: None,
         announce: Callable[[], None] = lambda: None,
         monotonic: Callable[[], float] = time.monotonic,
+        secret_check: str = "",
     ) -> None:
-        """`announce()` tells the other nodes to run a round now (this node joined, or handed partitions back)."""
+        """`announce()` tells the other nodes to run a round now (this node joined, or handed partitions back).
+        `secret_check`: a value signed with the node's secret; nodes whose values differ refuse to share a database."""
         self.node_id = node_id
+        self._secret_check = secret_check
         self._db = db
         self._ttl = ttl_seconds
         self._on_gained = on_gained
@@ -94,6 +101,18 @@ class LeaseKeeper:
         return leases.valid(self._db, self.node_id, wanted, idle_timeout_seconds=self._idle_timeout())
 
     # --- life ----------------------------------------------------------------------------------------
+
+    def check_peers(self) -> None:
+        """Before anything starts: refuse to join nodes that sign with another secret."""
+        try:
+            others = leases.other_secrets(self._db, self.node_id, self._ttl)
+        finally:
+            release_connection()
+        if others - {self._secret_check}:
+            raise ClusterMisconfigured(
+                "another node on this database signs with a different RINGBACK_SECRET_KEY: review and unsubscribe"
+                " links would fail on one of them. Give every node the same RINGBACK_SECRET_KEY."
+            )
 
     def start(self) -> LeaseKeeper:
         """One round at once (a node owns its share before it recovers or serves), then one every ttl/3."""
@@ -143,7 +162,7 @@ class LeaseKeeper:
         previous = dict(self._held)
         try:
             with self._db.atomic():
-                leases.heartbeat(self._db, self.node_id)
+                leases.heartbeat(self._db, self.node_id, self._secret_check)
                 held = dict(leases.renew(self._db, self.node_id, list(previous.items()), self._ttl))
                 nodes = leases.live_nodes(self._db, self._ttl)
                 share = fair_share(nodes, self.node_id)

@@ -24,12 +24,23 @@ class NodeRow:
     lease_expires_in_seconds: float | None  # the soonest of its leases; renewals push it forward
 
 
-def heartbeat(db: peewee.Database, node_id: str) -> None:
+def heartbeat(db: peewee.Database, node_id: str, secret_check: str) -> None:
     db.execute_sql(
-        "INSERT INTO cluster_node (node_id, started_at, heartbeat_at) VALUES (%s, clock_timestamp(), clock_timestamp())"
-        " ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = clock_timestamp()",
-        (node_id,),
+        "INSERT INTO cluster_node (node_id, started_at, heartbeat_at, secret_check)"
+        " VALUES (%s, clock_timestamp(), clock_timestamp(), %s)"
+        " ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = clock_timestamp(), secret_check = EXCLUDED.secret_check",
+        (node_id, secret_check),
     )
+
+
+def other_secrets(db: peewee.Database, node_id: str, ttl_seconds: float) -> set[str]:
+    """The secret checks of the other live nodes (a value signed with each node's secret, never the secret)."""
+    cursor = db.execute_sql(
+        "SELECT DISTINCT secret_check FROM cluster_node"
+        " WHERE node_id <> %s AND heartbeat_at > clock_timestamp() - make_interval(secs => %s)",
+        (node_id, ttl_seconds),
+    )
+    return {row[0] for row in cursor.fetchall()}
 
 
 def live_nodes(db: peewee.Database, ttl_seconds: float) -> list[str]:

@@ -209,12 +209,15 @@ def _counter(node, name: str) -> float:
     return sum(float(line.split()[-1]) for line in text.splitlines() if line.split("{")[0].split(" ")[0] == name)
 
 
-def test_cluster_status_lists_the_nodes_and_their_partitions(cluster, ringback):
+def test_cluster_status_lists_the_nodes_and_their_partitions(cluster, ringback, start_server):
     nodes, _, _ = cluster(2)
     wait_for(lambda: len(owners()) == 2 and sum(owners().values()) == 256, timeout=4 * LEASE)
     status = ringback(["cluster", "status"], ENV)
     assert sorted((n["node_id"], n["partitions"]) for n in status["nodes"]) == [("node-0", 128), ("node-1", 128)]
     assert status["unowned_partitions"] == 0
+    # A node with another secret would mint links the others reject: it refuses to join.
+    with pytest.raises(AssertionError, match="same RINGBACK_SECRET_KEY"):
+        start_server({**ENV, "RINGBACK_NODE_ID": "node-9", "RINGBACK_SECRET_KEY": "another-secret-0123456789abcdef"})
     nodes[1].stop()  # SIGTERM hands its partitions back at once: the other node takes them on its next round
     wait_for(lambda: owners() == {"node-0": 256}, timeout=2 * LEASE)
     assert [n["node_id"] for n in ringback(["cluster", "status"], ENV)["nodes"]] == ["node-0"]

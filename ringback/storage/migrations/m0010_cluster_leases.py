@@ -36,7 +36,8 @@ def _lease_tables(db) -> None:
     """Database time (clock_timestamp) decides every lease: the nodes' own clocks never have to agree."""
     db.execute_sql(
         "CREATE TABLE IF NOT EXISTS cluster_node ("
-        " node_id VARCHAR(200) PRIMARY KEY, started_at TIMESTAMPTZ NOT NULL, heartbeat_at TIMESTAMPTZ NOT NULL)"
+        " node_id VARCHAR(200) PRIMARY KEY, started_at TIMESTAMPTZ NOT NULL, heartbeat_at TIMESTAMPTZ NOT NULL,"
+        " secret_check VARCHAR(100) NOT NULL DEFAULT '')"
     )
     db.execute_sql(
         "CREATE TABLE IF NOT EXISTS partition_lease ("
