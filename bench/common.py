@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ringback.cluster.partitions import partition_of
 from ringback.engine.model import EnrollmentStatus, StepStatus
 from ringback.engine.template import parse_template
 from ringback.ids import new_id
@@ -105,6 +106,7 @@ def _insert_chunk(
                 "anchor_at": now,
                 "next_wake_at": None if interrupted else due_at,
                 "generation_attempts": 1,
+                "partition": partition_of(enrollment_id),
                 "created_at": now,
                 "updated_at": now,
             }
