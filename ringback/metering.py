@@ -47,6 +47,7 @@ COUNTERS: dict[str, tuple[str, Mapping[str, tuple[str, ...]]]] = {
     "llm_calls": ("Calls to the content writer, by outcome.", {"outcome": ("ok", "error")}),
     "llm_fallbacks": ("LLM calls that failed and were answered by the offline writer.", {}),
     "review_decisions": ("Human review decisions.", {"decision": ("approved", "rejected")}),
+    "rate_limit_errors": ("API rate-limit checks the database failed (counted on this node alone instead).", {}),
     "opt_outs": ("Contacts opted out, by where they said so.", {"source": ("api", "email_link", "sms")}),
     "lease_renewals": ("Cluster mode: lease rounds that renewed this node's partitions.", {}),
     "lease_round_failures": ("Cluster mode: lease rounds that failed (database unreachable).", {}),

@@ -56,7 +56,7 @@ from ringback.http import routes
 from ringback.http.app import HttpServer, create_app
 from ringback.http.auth import Principal
 from ringback.http.metrics import Metrics
-from ringback.http.ratelimit import RateLimiter
+from ringback.http.ratelimit import build_rate_limiter
 from ringback.metering import GAUGES, MeteredWriter, counter, gauge, register_all, timeline_metrics
 from ringback.providers.channels.base import ChannelAdapter
 from ringback.providers.channels.sandbox import SandboxChannel
@@ -270,7 +270,7 @@ class Node:
             resolve_key=self._resolve_key,
             routes=routes.table(self.route_deps),
             metrics=self.metrics,
-            limiter=RateLimiter(),
+            limiter=build_rate_limiter(self.db, on_error=lambda: self._record_metric("rate_limit_errors")),
             writes_per_minute=s.writes_per_minute,
             reads_per_minute=s.reads_per_minute,
             max_body_bytes=s.max_body_bytes,

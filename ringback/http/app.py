@@ -30,7 +30,7 @@ from ringback.http.middleware import (
     SecurityHeadersMiddleware,
 )
 from ringback.http.pages.render import HEADERS as PAGE_HEADERS
-from ringback.http.ratelimit import RateLimiter, RateLimitMiddleware
+from ringback.http.ratelimit import Limiter, RateLimitMiddleware
 from ringback.http.waitress_guard import GuardedChannel
 
 # (template, resource) or (template, resource, suffix) for falcon's suffixed responders (on_post_approve).
@@ -46,7 +46,7 @@ def create_app(
     resolve_key: KeyResolver,
     routes: Iterable[Route],
     metrics: Metrics,
-    limiter: RateLimiter,
+    limiter: Limiter,
     writes_per_minute: int,
     reads_per_minute: int,
     max_body_bytes: int,

@@ -53,6 +53,17 @@ def _reset_postgres(url: str) -> None:
         conn.close()
 
 
+def age_rate_limit_hits(db: peewee.Database, key: str, *seconds: float) -> None:
+    """Move a key's stored rate-limit hits into the past, the oldest by the first amount and so on: the window
+    rolls without the test waiting for it (hits not given an amount stay where they are)."""
+    db.execute_sql(
+        "UPDATE rate_limit_window SET hits = ARRAY("
+        " SELECT h - make_interval(secs => coalesce(s, 0)) FROM unnest(hits, %s::float8[]) AS t(h, s)"
+        " WHERE h IS NOT NULL) WHERE key = %s",
+        (list(seconds), key),
+    )
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path) -> str:
     """The URL of an empty database of each kind."""
