@@ -228,3 +228,16 @@ def test_a_second_node_on_one_sqlite_file_refuses_to_start(start_server, tmp_pat
     with pytest.raises(AssertionError, match="SQLite runs exactly one node"):
         start_server({"RINGBACK_SECRET_KEY": ENV["RINGBACK_SECRET_KEY"]}, data_dir=tmp_path / "shared")
     assert first.request("GET", "/healthz")[0] == 200
+
+
+def test_the_61st_write_of_a_key_within_a_minute_is_refused_whichever_node_it_reaches(cluster):
+    nodes, key, template_id = cluster(2, RINGBACK_WRITES_PER_MINUTE="60")
+    # Creating the template was this key's first write; 59 starts spread over both nodes fill the minute.
+    answers = [
+        nodes[n % 2].request("POST", "/api/v1/sequences/start", lead(template_id, n + 1), key) for n in range(59)
+    ]
+    assert [status for status, _ in answers] == [202] * 59
+    for node in nodes:
+        status, body = node.request("POST", "/api/v1/sequences/start", lead(template_id, 1000), key)
+        assert status == 429 and body["error"]["code"] == "rate_limited", body
+    assert sql("SELECT count(*) FROM enrollment")[0][0] == 59
