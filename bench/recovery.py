@@ -49,7 +49,7 @@ def run(size: int, share: float, rate: float) -> dict:
         settings = load_settings(env={}, data_dir=data_dir, demo=False, recovery_rate_per_second=rate)
         seeded_elsewhere(seed, settings.resolved_database_url, size - interrupted, interrupted)
         rss_before = rss_mb()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         node = Node(settings, clock=ManualClock(NOW)).start()  # returns once migrated and serving
         ready = time.perf_counter() - started
         most_threads = threads()
@@ -59,6 +59,7 @@ def run(size: int, share: float, rate: float) -> dict:
         while node.supervisor.ask(Stats(), timeout=60)["live_enrollments"]:
             time.sleep(0.05)
         resumed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         result = {
             "persisted_active": size,
             "caught_sending": interrupted,
@@ -66,6 +67,7 @@ def run(size: int, share: float, rate: float) -> dict:
             "ready_s": round(ready, 2),
             "resumed_by_recovery": recovered_count(node),
             "all_resumed_s": round(resumed, 1),
+            "cpu_ms_per_resumed": round(cpu / max(interrupted, 1) * 1000, 2),  # the floor: 1000 / this per second
             "peak_threads": most_threads,
             "threads_after": threads(),
             "rss_before_mb": round(rss_before),
