@@ -37,11 +37,8 @@ SCALED = ("healthz_rps", "start_rps", "e2e_leads_per_s")
 
 def main() -> int:
     args = _parser().parse_args()
-    if not wrk.available():
-        print(wrk.INSTALL_HINT, file=sys.stderr)
+    if not wrk.ready_to_load(args):
         return 2
-    if args.quick:
-        args.duration = min(args.duration, 3.0)
     if max(args.nodes) > args.connections:
         print(f"--connections {args.connections} cannot give each of {max(args.nodes)} nodes one", file=sys.stderr)
         return 2

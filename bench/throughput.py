@@ -56,11 +56,8 @@ COMMITS_METRIC = "ringback_db_commits_total"
 
 def main() -> int:
     args = _parser().parse_args()
-    if not wrk.available():
-        print(wrk.INSTALL_HINT, file=sys.stderr)
+    if not wrk.ready_to_load(args):
         return 2
-    if args.quick:
-        args.duration = min(args.duration, 3.0)
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     results = {kind: measure(kind, args) for kind in kinds}
     print_table(results)

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 
 INSTALL_HINT = "wrk is not installed: apt-get install wrk (Debian/Ubuntu), then run the benchmark again."
@@ -121,6 +122,16 @@ def run_all(commands: list[list[str]]) -> list[WrkResult]:
         if process.returncode != 0:
             raise subprocess.CalledProcessError(process.returncode, args, stderr=stderr)
     return [parse_output(stdout) for stdout, _ in outputs]
+
+
+def ready_to_load(args) -> bool:
+    """wrk is installed (else say how to get it); `--quick` shortens every run to a smoke test."""
+    if not available():
+        print(INSTALL_HINT, file=sys.stderr)
+        return False
+    if args.quick:
+        args.duration = min(args.duration, 3.0)
+    return True
 
 
 def available() -> bool:

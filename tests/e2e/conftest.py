@@ -156,3 +156,13 @@ def ringback(tmp_path: Path) -> Callable[..., dict]:
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     return run
+
+
+def numbered_lead(template_id: str, n: int, reviewed_every: int) -> dict:
+    """Lead n of a load test: its own address and idempotency key; one in `reviewed_every` waits for a human."""
+    return {
+        "template_id": template_id,
+        "contact": {"first_name": f"Lead{n}", "emails": [f"lead{n}@example.com"], "notes": "Asked about pricing."},
+        "auto_approve": n % reviewed_every != 0,
+        "idempotency_key": f"lead-{n}",
+    }

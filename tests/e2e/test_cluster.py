@@ -19,6 +19,7 @@ import psycopg2
 import pytest
 
 from tests.conftest import POSTGRES_URL, wait_for
+from tests.e2e.conftest import numbered_lead
 from tests.storage.conftest import _reset_postgres
 
 pytestmark = pytest.mark.e2e
@@ -67,12 +68,7 @@ def owner_of(enrollment_id: str) -> str | None:
 
 
 def lead(template_id: str, n: int) -> dict:
-    return {
-        "template_id": template_id,
-        "contact": {"first_name": f"Lead{n}", "emails": [f"lead{n}@example.com"], "notes": "Asked about pricing."},
-        "auto_approve": n % REVIEWED_EVERY != 0,
-        "idempotency_key": f"lead-{n}",
-    }
+    return numbered_lead(template_id, n, REVIEWED_EVERY)
 
 
 def sent_twice() -> list[tuple]:

@@ -26,6 +26,7 @@ from datetime import datetime
 import pytest
 
 from tests.conftest import wait_for
+from tests.e2e.conftest import numbered_lead
 
 pytestmark = pytest.mark.e2e
 
@@ -58,12 +59,7 @@ ALLOWED_FAILURE = "content generation was interrupted twice"
 
 
 def lead(template_id: str, n: int) -> dict:
-    return {
-        "template_id": template_id,
-        "contact": {"first_name": f"Lead{n}", "emails": [f"lead{n}@example.com"], "notes": "Asked about pricing."},
-        "auto_approve": n % REVIEWED_EVERY != 0,
-        "idempotency_key": f"lead-{n}",
-    }
+    return numbered_lead(template_id, n, REVIEWED_EVERY)
 
 
 def rows(db_path, sql: str, *args) -> list[tuple]:
