@@ -53,7 +53,7 @@ def run(size: int, share: float, rate: float) -> dict:
         node = Node(settings, clock=ManualClock(NOW)).start()  # returns once migrated and serving
         ready = time.perf_counter() - started
         most_threads = threads()
-        while len(sandbox.count_by_step()) < interrupted:
+        while sandbox.steps_sent() < interrupted:
             most_threads = max(most_threads, threads())
             time.sleep(0.2)
         while node.supervisor.ask(Stats(), timeout=60)["live_enrollments"]:

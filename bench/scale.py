@@ -49,7 +49,7 @@ def run(enrollments: int, due_share: float, max_live: int) -> dict:
 
         clock.advance(timedelta(hours=1))
         started, cpu, most_threads, most_live = time.perf_counter(), time.process_time(), 0, 0
-        while len(sandbox.count_by_step()) < due:
+        while sandbox.steps_sent() < due:
             most_threads = max(most_threads, threads())
             most_live = max(most_live, node.supervisor.ask(Stats(), timeout=60)["live_enrollments"])
             time.sleep(0.2)

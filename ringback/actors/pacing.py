@@ -19,6 +19,10 @@ class Pacer:
         self._tokens = rate
         self._last = monotonic()
 
+    @property
+    def rate(self) -> float:
+        return self._rate
+
     def set_rate(self, rate: float) -> None:
         """Cluster mode: this node's share of the rate changes as nodes join and leave."""
         self.available()

@@ -360,7 +360,10 @@ class Supervisor(pykka.ThreadingActor):
     def _activate_due(self, now: datetime) -> None:
         self._last_poll = (self._monotonic(), now)
         room = min(self._max_live - len(self._live), self._pacer.available())
-        if room <= 0 or self._waiting:
+        # A wave at the bound frees a few places per tick; reading up to max_live due ids for each few made the
+        # poll cost O(live) per woken enrollment. Wait for a chunk of room (a twentieth of the bound) instead.
+        chunk = max(1, min(self._max_live // 20, int(self._pacer.rate)))
+        if room < chunk or self._waiting:
             self._more_due = True  # no room now: try again on the next tick
             return
         waking: list[str] = []

@@ -270,13 +270,12 @@ def workspace_of(contact_id: str) -> str | None:
 
 
 def suppressed_channels(contact_id: str) -> set[str]:
-    return {
-        s.channel for s in Suppression.select(Suppression.channel).where(Suppression.contact == contact_id)
-    }
+    """Asked before every send: SQL composed once (storage/fastsql), as `_erased`."""
+    return {row["channel"] for row in fastsql.select(Suppression, ("channel",), contact=contact_id)}
 
 
 def _erased(contact_id: str) -> bool:
-    return not Contact.select().where(Contact.id == contact_id).exists()
+    return fastsql.select_one(Contact, ("id",), id=contact_id) is None
 
 
 def blocked_channels(contact_id: str) -> set[str]:

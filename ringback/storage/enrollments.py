@@ -413,13 +413,14 @@ def open_timeline_entries(
 
 
 def due_ids(now: datetime, limit: int, partitions: frozenset[int] | None = None) -> list[str]:
+    """Polled every tick while a wave lasts: plain tuples, no model objects."""
     query = (
         Enrollment.select(Enrollment.id)
         .where(Enrollment.status == EnrollmentStatus.ACTIVE.value, Enrollment.next_wake_at <= now)
         .order_by(Enrollment.next_wake_at)
         .limit(limit)
     )
-    return [row.id for row in _in_partitions(query, partitions)]
+    return [enrollment_id for (enrollment_id,) in _in_partitions(query, partitions).tuples()]
 
 
 def ids_for_contact(contact_id: str) -> list[str]:

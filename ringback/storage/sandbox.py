@@ -68,6 +68,11 @@ def deliveries(step_id: str | None = None) -> list[dict[str, Any]]:
     ]
 
 
+def steps_sent() -> int:
+    """How many steps the sandbox has sent (benchmarks poll it: one number, not a row per step)."""
+    return SandboxDelivery.select(peewee.fn.COUNT(SandboxDelivery.step_id.distinct())).scalar()
+
+
 def count_by_step() -> dict[str, int]:
     query = SandboxDelivery.select(
         SandboxDelivery.step_id, peewee.fn.COUNT(SandboxDelivery.id).alias("n")
