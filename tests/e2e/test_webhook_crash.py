@@ -7,6 +7,8 @@ event's own id as `webhook-id`.
 
 from __future__ import annotations
 
+import http.client
+
 import pytest
 from standardwebhooks.webhooks import Webhook
 
@@ -30,13 +32,21 @@ def test_a_webhook_committed_before_a_kill_is_delivered_after_the_restart(start_
         subscription = {"url": receiver.url(), "events": ["enrollment.created"]}
         status, endpoint = server.request("POST", "/api/v1/webhook_endpoints", subscription, key)
         assert status == 201, endpoint
-        status, started = server.request("POST", "/api/v1/sequences/start", seed_lead(demo["template_id"]), key)
-        assert status == 202, started
+        lead = seed_lead(demo["template_id"])
+        try:
+            status, started = server.request("POST", "/api/v1/sequences/start", lead, key)
+            assert status == 202, started
+        except (OSError, http.client.HTTPException):
+            # The dispatcher can reach the fault point (right after the commit) before the 202 is written.
+            started = None
 
         server.wait_for_self_kill()
         assert receiver.received == []  # died with the delivery committed and not sent
 
         server = start_server(ENV, data_dir=server.data_dir)
+        if started is None:  # as a client would: the same idempotency key tells what was committed
+            status, started = server.request("POST", "/api/v1/sequences/start", lead, key)
+            assert status == 200, started
         (received,) = receiver.wait_for(1, timeout=30)
         body = Webhook(endpoint["secret"]).verify(received.body, received.headers)
         assert body["type"] == "enrollment.created" and body["data"]["id"] == started["enrollment_id"]
