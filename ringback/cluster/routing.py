@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import select
 import threading
 from collections.abc import Callable
@@ -127,6 +128,7 @@ class Listener:
         self._tell_local = tell_local
         self._on_connected = on_connected
         self._stopping = threading.Event()
+        self._wake_read, self._wake_write = os.pipe()  # stop() wakes the select at once (nodes stop in tests a lot)
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="cluster-listener", daemon=True)
 
@@ -137,7 +139,11 @@ class Listener:
 
     def stop(self) -> None:
         self._stopping.set()
+        os.write(self._wake_write, b"x")
         self._thread.join(RECONNECT_SECONDS * 2)
+        if not self._thread.is_alive():
+            os.close(self._wake_read)
+            os.close(self._wake_write)
 
     def _loop(self) -> None:
         first = True
@@ -164,7 +170,8 @@ class Listener:
 
     def _listen(self, conn: psycopg2.extensions.connection) -> None:
         while not self._stopping.is_set():
-            if select.select([conn], [], [], RECONNECT_SECONDS) == ([], [], []):
+            readable, _, _ = select.select([conn, self._wake_read], [], [], RECONNECT_SECONDS)
+            if conn not in readable:
                 continue
             conn.poll()
             while conn.notifies:
