@@ -12,7 +12,7 @@ from datetime import datetime
 
 import peewee
 
-Lease = tuple[int, int]  # (partition, epoch)
+from ringback.storage.writer import Lease  # (partition, epoch): the writer fences units with them
 
 
 @dataclass(frozen=True)
